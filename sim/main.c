@@ -32,9 +32,18 @@ static void usage(FILE *out)
     fprintf(out, "\nmotsim %s, BLAS: %s\n", PACKAGE_VERSION, MOT_BLAS_NAME);
 }
 
+#ifdef HAVE_OPENBLAS
+void openblas_set_num_threads(int n);
+#endif
+
 int main(int argc, char **argv)
 {
     gsl_set_error_handler_off();
+#ifdef HAVE_OPENBLAS
+    /* The matrices here are small: OpenBLAS's threads only spin. One thread
+     * also makes every product's summation order fixed. */
+    openblas_set_num_threads(1);
+#endif
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

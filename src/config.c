@@ -85,7 +85,7 @@ static const key_info keys[] = {
     K_REAL("data", gamma, "1", 0, INF, 0, "scale of the distractor token x_3 (0: a noise token instead)"),
     K_REAL("data", sigma_p, "0.2", 0, INF, 0, "standard deviation of the noise tokens x_4..x_L"),
     K_ENUM("data", geometry, "orthogonal", geometry_names, "how the signals c_n, v_n are built"),
-    K_REAL("data", rho, "0.5", 0, 1, 0, "<v_n, v_m> for geometry = correlated"),
+    K_REAL("data", rho, "0.5", 0, 1, 0, "inner product of any two v_n for geometry = correlated"),
     K_BOOL("data", rotate, "true", "multiply every signal by one Haar-random rotation"),
     K_LIST("data", class_weights, n_class_weights, "", 0,
            "class probabilities up to normalization, N entries (empty: uniform)"),
@@ -93,12 +93,16 @@ static const key_info keys[] = {
     K_INT("model", M, "12", 1, 4096, "number of experts"),
     K_INT("model", heads, "2", 1, 1024, "attention heads of model = single"),
     K_ENUM("model", gate, "compete", gate_names, "how the gate forms the output and is trained"),
-    K_ENUM("model", router_input, "query", router_names, "what the router reads: the class token x_1, or the sum of tokens"),
-    K_REAL("model", lambda_r, "0.2", 0, INF, 0, "width of the uniform exploration noise on the router logits in training"),
+    K_ENUM("model", router_input, "query", router_names,
+           "what the router reads: the class token x_1, or the sum of tokens"),
+    K_REAL("model", lambda_r, "0.2", 0, INF, 0,
+           "width of the uniform exploration noise on the router logits in training"),
     K_REAL("model", sigma0, "0.1", 0, INF, LO_OPEN, "standard deviation of the initial theta_e"),
     K_ENUM("model", loss, "squared", loss_names, "loss function"),
-    K_ENUM("model", single_stage3, "all", stage3_names, "what model = single trains in stage III: theta and W, or theta"),
-    K_ENUM("train", schedule, "three_stage", schedule_names, "three stages (theta, W, theta), or every parameter every epoch"),
+    K_ENUM("model", single_stage3, "all", stage3_names,
+           "what model = single trains in stage III: theta and W, or theta"),
+    K_ENUM("train", schedule, "three_stage", schedule_names,
+           "three stages (theta, W, theta), or every parameter every epoch"),
     K_INT("train", T1, "30", 0, 1e8, "first epoch of stage II"),
     K_INT("train", T2, "800", 0, 1e8, "first epoch of stage III"),
     K_INT("train", T, "1400", 1, 1e8, "number of epochs"),
@@ -107,19 +111,23 @@ static const key_info keys[] = {
     K_REAL("train", eta_r, "1.0", 0, INF, 0, "learning rate of the router weights w"),
     K_REAL("train", lr_scale, "1.0", 0, INF, LO_OPEN, "common factor of eta, eta_W and eta_r (the study's eta)"),
     K_INT("train", batch, "0", 0, 1e7, "mini-batch size (0: full batch)"),
-    K_ENUM("train", grad_norm, "expert", norm_names, "an expert's gradient: mean over its own samples, or sum over the batch size"),
+    K_ENUM("train", grad_norm, "expert", norm_names,
+           "an expert's gradient: mean over its own samples, or sum over the batch size"),
     K_ULONG("train", seed, "1", "seed of every random stream"),
     K_INT("output", log_every, "1", 1, 1e8, "record every this many epochs (and at the end of each stage)"),
     K_BOOL("output", save_routing, "false", "write the expert chosen for every training sample at every epoch"),
     K_REAL("check", min_traffic, "0.02", 0, 1, 0, "share of the test samples below which an expert is idle"),
-    K_REAL("check", delta, "0.05", 0, 1, 0, "largest share of traffic allowed outside an expert's class, and of a class outside its experts"),
+    K_REAL("check", delta, "0.05", 0, 1, 0,
+           "largest share of traffic allowed outside an expert's class, and of a class outside its experts"),
     K_INT("check", uniform_window, "50", 1, 1e8, "last epochs whose dispatch counts are tested for uniform routing"),
     K_REAL("check", alpha_test, "0.01", 0, 1, LO_OPEN | HI_OPEN, "level of the chi-square test of uniform routing"),
-    K_REAL("check", uniform_tol, "0.1", 0, 1, 0, "largest distance of an expert's share from uniform within its class"),
+    K_REAL("check", uniform_tol, "0.1", 0, 1, 0,
+           "largest distance of an expert's share from uniform within its class"),
     K_REAL("check", attn_gain, "2.5", 0, INF, LO_OPEN, "required rise of the label-token attention, in units of 1/L"),
     K_REAL("check", attn_dip, "0.02", 0, INF, 0, "largest fall of the label-token attention between records"),
     K_REAL("check", w_align, "0.9", -1, 1, 0, "required alignment of W_e with c_n c_n^T"),
-    K_REAL("check", rho_tol, "1e-3", 0, INF, LO_OPEN, "relative tolerance of the measured against the predicted contraction"),
+    K_REAL("check", rho_tol, "1e-3", 0, INF, LO_OPEN,
+           "relative tolerance of the measured against the predicted contraction"),
     K_REAL("check", hp_eps, "1e-40", 0, 1, LO_OPEN | HI_OPEN, "relative loss gap down to which the MPFR replay runs"),
     K_INT("check", precision, "256", 53, 100000, "MPFR precision in bits"),
 };
@@ -199,7 +207,10 @@ static void allowed_text(const key_info *k, char *buf, size_t size)
  * `got` is cut to a readable length; `quote` puts it in double quotes. */
 static int reject(const key_info *k, const char *got, int quote)
 {
-    static const char *const kind[] = {"an integer ", "a real ", "a boolean: ", "one of ", "", "an unsigned integer "};
+    static const char *const kind[] = {
+        [KEY_INT] = "an integer ", [KEY_REAL] = "a real ", [KEY_BOOL] = "a boolean: ",
+        [KEY_ENUM] = "one of ", [KEY_LIST] = "", [KEY_ULONG] = "an unsigned integer ",
+    };
     char allowed[200];
     allowed_text(k, allowed, sizeof allowed);
     const char *in = allowed[0] == '[' || allowed[0] == '(' ? "in " : "";
@@ -302,7 +313,7 @@ typedef struct {
     const char *path;
     FILE *fp;
     int line;               /* lines read so far: the one being parsed */
-    int failed;             /* a message is recorded: stop reading */
+    int failed;             /* line of the error recorded, 0 if none */
     int set_on[NKEYS];      /* line where each key was set, 0 if not yet */
 } ini_state;
 
@@ -312,7 +323,7 @@ static int fail_here(ini_state *st)
 {
     char reason[512];
     snprintf(reason, sizeof reason, "%s", mot_status_message());
-    st->failed = 1;
+    st->failed = st->line;
     MOT_ERROR(MOT_EINVAL, "config %s line %d: %s", st->path, st->line, reason);
     return 0;
 }
@@ -388,14 +399,16 @@ int mot_config_load(mot_config *c, const char *path)
     int rc = ini_parse_stream(read_line, &st, on_ini_pair, &st);
     int read_error = ferror(st.fp);
     fclose(st.fp);
+    /* inih reports lines it cannot parse only through rc, after the fact:
+     * such a line before the one that failed is the first error. */
+    if (rc > 0 && (!st.failed || rc < st.failed))
+        return MOT_ERROR(MOT_EINVAL, "config %s line %d: expected [section], key = value, or a comment", path, rc);
     if (st.failed)
         return MOT_EINVAL;
     if (read_error)
         return MOT_ERROR(MOT_EIO, "config %s: read error", path);
-    if (rc == -2)
-        return MOT_ERROR(MOT_ENOMEM, "config %s: out of memory", path);
     if (rc != 0)
-        return MOT_ERROR(MOT_EINVAL, "config %s line %d: expected [section], key = value, or a comment", path, rc);
+        return MOT_ERROR(MOT_ENOMEM, "config %s: out of memory", path);
     memcpy(c, &tmp, sizeof tmp);
     return MOT_OK;
 }

@@ -24,10 +24,13 @@ typedef struct {
     const double *R;      /* router inputs r(X): rows of stride ldr */
     size_t ldr;
     double *Rsum;         /* (n, d) sum of tokens, for router_input = sum */
-    unsigned long *stamp; /* (n) model version of each sample's attention */
+    unsigned long *stamp; /* (V, n) model version each view of each sample was computed at */
     double *Xq, *Q;       /* (n, d) scratch: gathered x_1, then W^T x_1 */
     double *Rg, *Hg;      /* (n, d), (n, E) scratch: gathered router rows, logits */
     size_t *stale;        /* (n) scratch: samples to recompute */
+    size_t *qid, nq;      /* (n) index of each sample's query among the nq distinct ones */
+    double *Xu;           /* (nq, d) the distinct queries x_1 */
+    int use_unique;       /* compute W^T x_1 once per distinct query (default 1) */
 } mot_fwd;
 
 /* Allocates the cache for model m on data set D. NULL on ENOMEM. */
@@ -38,6 +41,11 @@ void mot_fwd_free(mot_fwd *f);
  * n samples in order). */
 void mot_fwd_attention(mot_fwd *f, const mot_model *m, const mot_data *D,
                        const size_t *idx, size_t B);
+
+/* Brings up to date only the view that each sample's expert route[k]
+ * (n) reads: what inference needs, M times less than every view. */
+void mot_fwd_attention_routed(mot_fwd *f, const mot_model *m, const mot_data *D,
+                              const int *route);
 
 /* F[k][e] = theta_e^T Z[view(e)][k] for the batch (attention must be current). */
 void mot_fwd_outputs(mot_fwd *f, const mot_model *m, const size_t *idx, size_t B);

@@ -123,7 +123,6 @@ static void evaluate(mot_recorder *rec, mot_fwd *f, const mot_data *D, int detai
     const mot_model *m = rec->m;
     const mot_config *cfg = rec->cfg;
     size_t E = m->E, N = (size_t)cfg->N;
-    mot_fwd_all(f, m, D);
     if (detail) {
         memset(rec->pi_sum, 0, N * E * sizeof *rec->pi_sum);
         memset(rec->routed, 0, N * E * sizeof *rec->routed);
@@ -131,17 +130,27 @@ static void evaluate(mot_recorder *rec, mot_fwd *f, const mot_data *D, int detai
         memset(rec->loss_c, 0, N * sizeof *rec->loss_c);
         memset(rec->err_c, 0, N * sizeof *rec->err_c);
     }
+    /* Gated models need the attention of the routed expert only. */
+    if (m->gated) {
+        mot_fwd_gate(f, m, NULL, D->n);
+        for (size_t k = 0; k < D->n; k++)
+            rec->route[k] = (int)mot_gate_choose(f->H + k * E, NULL, E);
+        mot_fwd_attention_routed(f, m, D, rec->route);
+    } else {
+        mot_fwd_attention(f, m, D, NULL, D->n);
+        mot_fwd_outputs(f, m, NULL, D->n);
+    }
     double sum = 0, wrong = 0;
     for (size_t k = 0; k < D->n; k++) {
-        const double *Fk = f->F + k * E;
         double F = 0;
         if (m->gated) {
-            size_t e = mot_gate_choose(f->H + k * E, NULL, E);
-            rec->route[k] = (int)e;
-            F = (cfg->gate == MOT_GATE_SWITCH ? f->P[k * E + e] : 1.0) * Fk[e];
+            size_t e = (size_t)rec->route[k];
+            double f_e = cblas_ddot((int)m->d, m->theta + e * m->d, 1,
+                                    mot_fwd_z(f, mot_model_view_of(m, e), k), 1);
+            F = (cfg->gate == MOT_GATE_SWITCH ? f->P[k * E + e] : 1.0) * f_e;
         } else {
             for (size_t e = 0; e < E; e++)
-                F += Fk[e];
+                F += f->F[k * E + e];
         }
         double l = mot_loss_value(cfg->loss, D->y[k], F);
         int bad = !(F * D->y[k] > 0); /* F = 0 counts as an error */
