@@ -12,6 +12,7 @@ int cmd_run(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
 
 static const struct {
     const char *name;
@@ -22,6 +23,7 @@ static const struct {
     {"gen", cmd_gen, "write the data set and signals of a config, without training"},
     {"bench", cmd_bench, "time training epochs of a config"},
     {"demo", cmd_demo, "the main job: run the calibrated default and summarize it"},
+    {"keys", cmd_keys, "list every config key, its default and allowed values"},
 };
 
 static void usage(FILE *out)

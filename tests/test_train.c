@@ -1,0 +1,219 @@
+/* test_train.c: the training schedule and the trainer's contracts. The
+ * three-stage schedule freezes exactly what MODEL.md's table says (a frozen
+ * group is bit-identical across an epoch, a trained one moves), the joint
+ * schedule trains everything, `single_stage3` chooses what single trains in
+ * stage III; an expert that received no sample does not move under
+ * grad_norm = expert; the same seed gives bit-identical parameters; a
+ * mini-batch epoch takes ceil(n / B) steps; a non-finite step is refused
+ * with the parameters left as they were; routing ties go to the lowest index. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/CUnit.h>
+
+#include "assert_close.h"
+#include "config.h"
+#include "gate.h"
+#include "model.h"
+#include "rng.h"
+#include "status.h"
+#include "store.h"
+#include "trainer.h"
+
+typedef struct {
+    mot_config cfg;
+    mot_dataset *ds;
+    mot_model *m;
+    mot_trainer *tr;
+} setup;
+
+static void setup_make(setup *S, mot_model_kind kind)
+{
+    mot_config *c = &S->cfg;
+    mot_config_defaults(c);
+    c->N = 3, c->d = 8, c->L = 5, c->n_train = 60, c->n_test = 10, c->M = 5, c->heads = 2;
+    c->T1 = 3, c->T2 = 6, c->T = 9, c->model = kind, c->seed = test_seed();
+    S->ds = mot_dataset_make(c);
+    S->m = mot_model_alloc(c);
+    CU_ASSERT_FATAL(S->ds && S->m);
+    gsl_rng *r = mot_rng_alloc(c->seed, "init");
+    mot_model_init(S->m, c->sigma0, r);
+    gsl_rng_free(r);
+    S->tr = mot_trainer_alloc(c, S->m, S->ds->train);
+    CU_ASSERT_FATAL(S->tr != NULL);
+}
+
+static void setup_free(setup *S)
+{
+    mot_trainer_free(S->tr);
+    mot_model_free(S->m);
+    mot_dataset_free(S->ds);
+}
+
+/* Which groups changed over epoch t, as MOT_GROUP_* flags. */
+static unsigned moved_over(setup *S, int t)
+{
+    mot_model *m = S->m;
+    size_t d = m->d;
+    double *before = malloc(m->n_params * sizeof *before);
+    memcpy(before, m->params, m->n_params * sizeof *before);
+    CU_ASSERT_FATAL(mot_trainer_epoch(S->tr, t) == MOT_OK);
+    unsigned moved = 0;
+    size_t nt = m->E * d, nW = m->A * d * d, nw = m->gated ? m->E * d : 0;
+    if (memcmp(before, m->theta, nt * sizeof *before))
+        moved |= MOT_GROUP_THETA;
+    if (nW && memcmp(before + nt, m->W, nW * sizeof *before))
+        moved |= MOT_GROUP_W;
+    if (nw && memcmp(before + nt + nW, m->w, nw * sizeof *before))
+        moved |= MOT_GROUP_ROUTER;
+    free(before);
+    return moved;
+}
+
+static void test_three_stage_freezes(void)
+{
+    setup S;
+    setup_make(&S, MOT_MODEL_MOT);
+    unsigned want[9] = {5, 5, 5, 6, 6, 6, 5, 5, 5}; /* theta|router, W|router, theta|router */
+    for (int t = 0; t < 9; t++)
+        CU_ASSERT_EQUAL(moved_over(&S, t), want[t]);
+    setup_free(&S);
+}
+
+static void test_joint_trains_all(void)
+{
+    setup S;
+    setup_make(&S, MOT_MODEL_MOT);
+    S.cfg.schedule = MOT_SCHED_JOINT;
+    for (int t = 0; t < 9; t++)
+        CU_ASSERT_EQUAL(moved_over(&S, t), MOT_GROUP_THETA | MOT_GROUP_W | MOT_GROUP_ROUTER);
+    setup_free(&S);
+}
+
+static void test_single_stage3(void)
+{
+    setup S;
+    setup_make(&S, MOT_MODEL_SINGLE);
+    unsigned all[9] = {1, 1, 1, 2, 2, 2, 3, 3, 3};
+    for (int t = 0; t < 9; t++)
+        CU_ASSERT_EQUAL(moved_over(&S, t), all[t]);
+    setup_free(&S);
+    setup_make(&S, MOT_MODEL_SINGLE);
+    S.cfg.single_stage3 = MOT_STAGE3_THETA;
+    for (int t = 0; t < 9; t++)
+        CU_ASSERT_EQUAL(moved_over(&S, t), all[t] & (t >= 6 ? 1u : 3u));
+    setup_free(&S);
+}
+
+static void test_noattn_has_no_W(void)
+{
+    setup S;
+    setup_make(&S, MOT_MODEL_MOE_NOATTN);
+    CU_ASSERT(S.m->A == 0 && S.m->W == NULL);
+    for (int t = 0; t < 9; t++) /* stage II trains only the router */
+        CU_ASSERT_EQUAL(moved_over(&S, t), t >= 3 && t < 6 ? 4u : 5u);
+    setup_free(&S);
+}
+
+/* With the routing replayed so that expert 4 gets nothing, it stays put. */
+static void test_idle_expert_does_not_move(void)
+{
+    setup S;
+    setup_make(&S, MOT_MODEL_MOT);
+    size_t n = S.ds->train->n, d = S.m->d;
+    int *replay = malloc(9 * n * sizeof *replay);
+    for (size_t i = 0; i < 9 * n; i++)
+        replay[i] = (int)(i % 4);
+    S.tr->replay = replay;
+    double before[8];
+    memcpy(before, S.m->theta + 4 * d, sizeof before);
+    CU_ASSERT(mot_trainer_epoch(S.tr, 0) == MOT_OK);
+    CU_ASSERT(memcmp(before, S.m->theta + 4 * d, sizeof before) == 0);
+    CU_ASSERT(memcmp(S.tr->route, replay, n * sizeof *replay) == 0);
+    CU_ASSERT_EQUAL(S.tr->dispatch[0 * 5 + 4] + S.tr->dispatch[1 * 5 + 4] + S.tr->dispatch[2 * 5 + 4], 0);
+    S.tr->replay = NULL;
+    free(replay);
+    setup_free(&S);
+}
+
+static void test_same_seed_bit_identical(void)
+{
+    setup A, B;
+    setup_make(&A, MOT_MODEL_MOT);
+    setup_make(&B, MOT_MODEL_MOT);
+    A.cfg.batch = B.cfg.batch = 16;
+    for (int t = 0; t < 9; t++) {
+        CU_ASSERT(mot_trainer_epoch(A.tr, t) == MOT_OK);
+        CU_ASSERT(mot_trainer_epoch(B.tr, t) == MOT_OK);
+    }
+    CU_ASSERT(memcmp(A.m->params, B.m->params, A.m->n_params * sizeof(double)) == 0);
+    setup_free(&B);
+    B.cfg = A.cfg;
+    setup_make(&B, MOT_MODEL_MOT);
+    B.cfg.seed = A.cfg.seed + 1; /* the route/shuffle streams were made from the old seed: */
+    mot_trainer_free(B.tr);      /* remake them from the new one */
+    B.tr = mot_trainer_alloc(&B.cfg, B.m, A.ds->train);
+    for (int t = 0; t < 9; t++)
+        CU_ASSERT(mot_trainer_epoch(B.tr, t) == MOT_OK);
+    CU_ASSERT(memcmp(A.m->params, B.m->params, A.m->n_params * sizeof(double)) != 0);
+    setup_free(&A);
+    setup_free(&B);
+}
+
+/* A mini-batch epoch makes ceil(n / B) descent steps, so from the same
+ * start it ends elsewhere than one full-batch step. */
+static void test_minibatch_differs(void)
+{
+    setup A, B;
+    setup_make(&A, MOT_MODEL_MOT);
+    setup_make(&B, MOT_MODEL_MOT);
+    B.cfg.batch = 25; /* 25 + 25 + 10 */
+    CU_ASSERT(mot_trainer_epoch(A.tr, 0) == MOT_OK);
+    CU_ASSERT(mot_trainer_epoch(B.tr, 0) == MOT_OK);
+    CU_ASSERT(memcmp(A.m->theta, B.m->theta, A.m->E * A.m->d * sizeof(double)) != 0);
+    setup_free(&A);
+    setup_free(&B);
+}
+
+static void test_divergence_refused(void)
+{
+    setup S;
+    setup_make(&S, MOT_MODEL_MOT);
+    S.cfg.eta = 1e200;
+    int status = MOT_OK, t;
+    double *before = malloc(S.m->n_params * sizeof *before);
+    for (t = 0; t < 9 && status == MOT_OK; t++) {
+        memcpy(before, S.m->params, S.m->n_params * sizeof *before);
+        status = mot_trainer_epoch(S.tr, t);
+    }
+    CU_ASSERT_EQUAL(status, MOT_EDIVERGED);
+    CU_ASSERT(strstr(mot_status_message(), "epoch") != NULL);
+    CU_ASSERT(memcmp(before, S.m->params, S.m->n_params * sizeof *before) == 0);
+    free(before);
+    setup_free(&S);
+}
+
+static void test_ties_lowest_index(void)
+{
+    double h[4] = {0.5, 1.0, 1.0, 0.2}, noise[4] = {0.5, 0, 0, 0};
+    CU_ASSERT_EQUAL(mot_gate_choose(h, NULL, 4), 1);
+    CU_ASSERT_EQUAL(mot_gate_choose(h, noise, 4), 0);
+}
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 1;
+    CU_pSuite s = CU_add_suite("trainer", NULL, NULL);
+    CU_add_test(s, "three-stage schedule freezes what the table says", test_three_stage_freezes);
+    CU_add_test(s, "joint schedule trains everything", test_joint_trains_all);
+    CU_add_test(s, "single: single_stage3 = all | theta", test_single_stage3);
+    CU_add_test(s, "moe_noattn has no W", test_noattn_has_no_W);
+    CU_add_test(s, "an expert with no sample does not move", test_idle_expert_does_not_move);
+    CU_add_test(s, "same seed, bit-identical parameters", test_same_seed_bit_identical);
+    CU_add_test(s, "mini-batches take several steps", test_minibatch_differs);
+    CU_add_test(s, "a non-finite step is refused", test_divergence_refused);
+    CU_add_test(s, "routing ties go to the lowest index", test_ties_lowest_index);
+    return run_cunit_suites();
+}
