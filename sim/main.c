@@ -13,6 +13,7 @@ int cmd_gen(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 static const struct {
     const char *name;
@@ -20,6 +21,7 @@ static const struct {
     const char *help;
 } commands[] = {
     {"run", cmd_run, "train one model on a config and record everything"},
+    {"compare", cmd_compare, "train several model kinds on the same data set"},
     {"gen", cmd_gen, "write the data set and signals of a config, without training"},
     {"bench", cmd_bench, "time training epochs of a config"},
     {"demo", cmd_demo, "the main job: run the calibrated default and summarize it"},

@@ -157,6 +157,8 @@ static int train_loop(run_state *s, const mot_config *cfg, const mot_run_options
             if ((status = mot_recorder_record(s->rec, t)))
                 return status;
             res->last = s->rec->head;
+            if (opt->on_record)
+                opt->on_record(opt->record_ctx, &s->rec->head);
             for (int i = 0; i < 3; i++)
                 if (t == (i == 0 ? cfg->T1 : i == 1 ? cfg->T2 : cfg->T))
                     at_stage[i] = s->rec->head;

@@ -20,6 +20,9 @@ typedef struct {
     /* Called after every training epoch; may be NULL. */
     void (*progress)(void *ctx, int epoch, int T, double objective);
     void *progress_ctx;
+    /* Called after every recorded epoch with its headline numbers; may be NULL. */
+    void (*on_record)(void *ctx, const mot_record_head *head);
+    void *record_ctx;
 } mot_run_options;
 
 typedef struct {

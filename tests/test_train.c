@@ -14,6 +14,7 @@
 
 #include "assert_close.h"
 #include "config.h"
+#include "fwd.h"
 #include "gate.h"
 #include "model.h"
 #include "rng.h"
@@ -194,6 +195,54 @@ static void test_divergence_refused(void)
     setup_free(&S);
 }
 
+/* moe_noattn: every attention weight of every sample is exactly 1/L after
+ * training epochs of every stage. */
+static void test_noattn_uniform_throughout(void)
+{
+    setup S;
+    setup_make(&S, MOT_MODEL_MOE_NOATTN);
+    size_t n = S.ds->train->n, L = S.ds->train->L, bad = 0;
+    for (int t = 0; t < 9; t++) {
+        CU_ASSERT(mot_trainer_epoch(S.tr, t) == MOT_OK);
+        mot_fwd_all(S.tr->f, S.m, S.ds->train);
+        for (size_t i = 0; i < n * L; i++)
+            bad += S.tr->f->S[i] != 1.0 / (double)L;
+    }
+    CU_ASSERT_EQUAL(S.tr->f->V, 1);
+    CU_ASSERT_EQUAL(bad, 0);
+    setup_free(&S);
+}
+
+/* moe_ffn: one W for all experts. A change made through expert 0's view
+ * changes the attention, hence the output, of every expert; the stage-II
+ * step moves that one matrix. */
+static void test_ffn_shared_W(void)
+{
+    setup S;
+    setup_make(&S, MOT_MODEL_MOE_FFN);
+    mot_model *m = S.m;
+    CU_ASSERT_EQUAL(m->A, 1);
+    for (size_t e = 0; e < m->E; e++)
+        CU_ASSERT(mot_model_W(m, mot_model_view_of(m, e)) == m->W);
+    mot_fwd_all(S.tr->f, m, S.ds->train);
+    size_t nF = S.ds->train->n * m->E;
+    double *before = malloc(nF * sizeof *before);
+    memcpy(before, S.tr->f->F, nF * sizeof *before);
+    double *W0 = (double *)mot_model_W(m, mot_model_view_of(m, 0));
+    for (size_t i = 0; i < m->d * m->d; i++)
+        W0[i] += 0.3 * (double)(i % 7) - 0.9;
+    mot_model_touch(m);
+    mot_fwd_all(S.tr->f, m, S.ds->train);
+    for (size_t e = 0; e < m->E; e++) {
+        size_t changed = 0;
+        for (size_t k = 0; k < S.ds->train->n; k++)
+            changed += S.tr->f->F[k * m->E + e] != before[k * m->E + e];
+        CU_ASSERT(changed > 0);
+    }
+    free(before);
+    setup_free(&S);
+}
+
 static void test_ties_lowest_index(void)
 {
     double h[4] = {0.5, 1.0, 1.0, 0.2}, noise[4] = {0.5, 0, 0, 0};
@@ -215,5 +264,7 @@ int main(void)
     CU_add_test(s, "mini-batches take several steps", test_minibatch_differs);
     CU_add_test(s, "a non-finite step is refused", test_divergence_refused);
     CU_add_test(s, "routing ties go to the lowest index", test_ties_lowest_index);
+    CU_add_test(s, "moe_noattn attention is exactly 1/L throughout", test_noattn_uniform_throughout);
+    CU_add_test(s, "moe_ffn has one W shared by all experts", test_ffn_shared_W);
     return run_cunit_suites();
 }
