@@ -77,7 +77,7 @@ int cli_parse(int argc, char **argv, const char *usage, const char *allowed,
         cli_error("missing CONFIG (see --help)");
         return EXIT_USAGE;
     }
-    int status = mot_config_load(cfg, opt->config_path);
+    int status = mot_config_load(cfg, opt->config_path), overridden = 0;
     if (status) {
         cli_error("%s", mot_status_message());
         return EXIT_USAGE;
@@ -98,6 +98,7 @@ int cli_parse(int argc, char **argv, const char *usage, const char *allowed,
         if (!strcmp(a, "--out")) {
             opt->out_dir = v;
         } else if (!strcmp(a, "--set")) {
+            overridden = 1;
             const char *eq = strchr(v, '=');
             if (!eq || eq == v) {
                 cli_error("--set expects key=value (got \"%s\")", v);
@@ -136,7 +137,7 @@ int cli_parse(int argc, char **argv, const char *usage, const char *allowed,
         }
     }
     if ((status = mot_config_validate(cfg))) {
-        cli_error("%s: %s", opt->config_path, mot_status_message());
+        cli_error("%s%s: %s", opt->config_path, overridden ? " with --set" : "", mot_status_message());
         return EXIT_USAGE;
     }
     return EXIT_OK;

@@ -203,13 +203,17 @@ static size_t routed_to(const mot_recorder *rec, size_t e)
 
 static double norm(const double *x, size_t n) { return cblas_dnrm2((int)n, x, 1); }
 
+/* 0/0 gives a NaN with its sign bit set, which printf writes "-nan"; every
+ * NaN the files hold is written "nan". */
+static double unsigned_nan(double x) { return isnan(x) ? NAN : x; }
+
 /* <W, c c^T> / |W|_F = c^T W c / |W|_F (NaN when W = 0). */
 static double w_alignment(const double *W, const double *c, size_t d)
 {
     double acc = 0;
     for (size_t i = 0; i < d; i++)
         acc += c[i] * cblas_ddot((int)d, W + i * d, 1, c, 1);
-    return acc / norm(W, d * d);
+    return unsigned_nan(acc / norm(W, d * d));
 }
 
 static void write_metrics(mot_recorder *rec, int t, double trl, double tre, double tel, double tee)
@@ -254,7 +258,7 @@ static void write_tables(mot_recorder *rec, int t)
             const double *th = m->theta + e * d;
             FILE *fp = rec->file[MOT_CSV_ALIGNMENT].fp;
             fprintf(fp, "%d,%zu,%zu," G17, t, n, e,
-                    cblas_ddot((int)d, th, 1, rec->v + n * d, 1) / norm(th, d));
+                    unsigned_nan(cblas_ddot((int)d, th, 1, rec->v + n * d, 1) / norm(th, d)));
             if (m->gated) {
                 size_t r = routed_to(rec, e);
                 fprintf(fp, "," G17, r ? (double)rec->routed[n * E + e] / (double)r : NAN);

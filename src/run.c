@@ -117,8 +117,8 @@ static int setup(run_state *s, const mot_config *cfg, const mot_run_options *opt
         return MOT_ERROR(MOT_ENOMEM, "cannot allocate the model");
     if (opt->init_dir) {
         int status = mot_params_load(s->model, opt->init_dir);
-        if (status)
-            return status;
+        if (status) /* a missing or unreadable --init file is bad input too */
+            return status == MOT_EIO ? MOT_EINVAL : status;
     } else {
         gsl_rng *r = mot_rng_alloc(cfg->seed, "init");
         if (!r)

@@ -73,7 +73,10 @@ static int load_exact(const char *dir, const char *name, mot_npy_type type, int 
         return MOT_ERROR(MOT_ENOMEM, "cannot allocate a path");
     void *data = NULL;
     int gdim = 0;
-    int status = mot_npy_read(path, type, &gdim, got, &data, bytes);
+    /* Read arrays up to 64 MiB whatever their shape, so that a wrong shape is
+     * reported as one; beyond that, the expected size bounds the read. */
+    size_t bound = bytes > ((size_t)64 << 20) ? bytes : (size_t)64 << 20;
+    int status = mot_npy_read(path, type, &gdim, got, &data, bound);
     if (status == MOT_OK) {
         int same = gdim == ndim;
         for (int i = 0; same && i < ndim; i++)
