@@ -51,7 +51,10 @@ static int write_header(mot_recorder *rec, int which)
         fprintf(fp, "epoch,expert%s,theta_norm%s%s\n", m->gated ? ",load" : "",
                 m->A ? ",W_norm" : "", m->gated ? ",router_norm" : "");
         break;
-    case MOT_CSV_STEPS: fputs("epoch,stage,objective,grad_theta,grad_W,grad_router\n", fp); break;
+    case MOT_CSV_STEPS:
+        fprintf(fp, "epoch,stage,objective,grad_theta%s%s\n", m->A ? ",grad_W" : "",
+                m->gated ? ",grad_router" : "");
+        break;
     case MOT_CSV_TRAIN_DISPATCH: fputs("epoch,class,expert,count\n", fp); break;
     case MOT_CSV_TIMING: fputs("epoch,seconds\n", fp); break;
     }
@@ -316,8 +319,13 @@ int mot_recorder_step(mot_recorder *rec, int t, const mot_trainer *tr, double se
 {
     const mot_model *m = rec->m;
     size_t E = m->E, N = (size_t)rec->cfg->N;
-    fprintf(rec->file[MOT_CSV_STEPS].fp, "%d,%d," G17 "," G17 "," G17 "," G17 "\n", t,
-            mot_stage_of(rec->cfg, t), tr->objective, tr->gnorm[0], tr->gnorm[1], tr->gnorm[2]);
+    FILE *fp = rec->file[MOT_CSV_STEPS].fp;
+    fprintf(fp, "%d,%d," G17 "," G17, t, mot_stage_of(rec->cfg, t), tr->objective, tr->gnorm[0]);
+    if (m->A)
+        fprintf(fp, "," G17, tr->gnorm[1]);
+    if (m->gated)
+        fprintf(fp, "," G17, tr->gnorm[2]);
+    fputc('\n', fp);
     if (m->gated)
         for (size_t n = 0; n < N; n++)
             for (size_t e = 0; e < E; e++)

@@ -15,7 +15,7 @@
  *   attention.csv      epoch, expert, routed, class_token, label, distractor,
  *                      noise                          (models with attention)
  *   experts.csv        epoch, expert, [load,] theta_norm[, W_norm][, router_norm]
- *   steps.csv          epoch, stage, objective, grad_theta, grad_W, grad_router
+ *   steps.csv          epoch, stage, objective, grad_theta[, grad_W][, grad_router]
  *   train_dispatch.csv epoch, class, expert, count    (gated models)
  *   timing.csv         epoch, seconds
  * Entries that do not apply to a model kind are absent, not zero-filled. */
