@@ -6,13 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checks.h"
 #include "cli.h"
 #include "io.h"
 #include "run.h"
 #include "status.h"
 
 static const char usage[] =
-    "usage: mot compare CONFIG [--out DIR] [--models LIST] [--set key=value ...]\n\n"
+    "usage: mot compare CONFIG [--out DIR] [--models LIST] [--set key=value ...] [--check]\n\n"
     "Trains each model of LIST (default mot,single,moe_noattn,moe_ffn) on the same\n"
     "data set and writes DIR/<model>/ (a full run directory each) and\n"
     "DIR/compare.csv: epoch, model, train_loss, test_loss, test_error.\n";
@@ -100,7 +101,7 @@ int cmd_compare(int argc, char **argv)
     }
     cli_options opt;
     mot_config cfg;
-    int code = cli_parse(nrest, rest, usage, "", &opt, &cfg);
+    int code = cli_parse(nrest, rest, usage, "--check", &opt, &cfg);
     free(rest);
     if (code)
         return code < 0 ? EXIT_OK : code;
@@ -140,5 +141,7 @@ int cmd_compare(int argc, char **argv)
     if (status)
         return cli_fail(status);
     printf("%s/compare.csv: %d models on one data set\n", dir, count);
-    return diverged ? EXIT_DIVERGED : EXIT_OK;
+    if (diverged)
+        return EXIT_DIVERGED;
+    return opt.check ? check_dir(dir, 0) : EXIT_OK;
 }

@@ -3,13 +3,16 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "checks.h"
 #include "cli.h"
 #include "run.h"
+#include "stability.h"
+#include "store.h"
 #include "status.h"
 
 static const char usage[] =
     "usage: mot run CONFIG [--out DIR] [--set key=value ...] [--data DIR] [--init DIR]\n"
-    "               [--routing FILE]\n\n"
+    "               [--routing FILE] [--check]\n\n"
     "Trains the model CONFIG describes and writes into DIR (default runs/<config name>):\n"
     "config.json, metrics.csv, dispatch.csv, gate.csv, alignment.csv, attention.csv,\n"
     "experts.csv, steps.csv, train_dispatch.csv, timing.csv, the data set and signals\n"
@@ -18,7 +21,8 @@ static const char usage[] =
     "  --set key=value  override a config key (repeatable; see the README for keys)\n"
     "  --data DIR       use the data set saved in DIR instead of generating one\n"
     "  --init DIR       start from DIR/theta_init.npy, W_init.npy, router_init.npy\n"
-    "  --routing FILE   replay a recorded routing.npy instead of drawing routing noise\n\n"
+    "  --routing FILE   replay a recorded routing.npy instead of drawing routing noise\n"
+    "  --check          run `mot check DIR` on the finished run\n\n"
     "Exit status: 0 done, 2 bad input (nothing written), 3 training diverged\n"
     "(summary.json records the epoch), 1 other failures.\n";
 
@@ -32,19 +36,38 @@ void print_summary(const char *dir, const mot_run_result *res)
            res->last.train_loss, res->last.test_loss, res->last.test_error);
 }
 
+/* Warns on stderr when the experts' learning rate exceeds the stability
+ * bound of the training data at initialization (stability.h). Only a
+ * warning: such a run may still be what the user wants to see. */
+static void warn_unstable(const mot_config *cfg, const mot_dataset *ds)
+{
+    double bound, eta = cfg->lr_scale * cfg->eta;
+    if (mot_stability_bound(ds->train, cfg->loss, &bound) != MOT_OK || !(eta > bound))
+        return;
+    fprintf(stderr, "mot: warning: %s = %g exceeds the stability bound 2/lambda_max = %.2g of the data at "
+            "initialization\n", cfg->lr_scale == 1.0 ? "eta" : "eta * lr_scale", eta, bound);
+}
+
 int cmd_run(int argc, char **argv)
 {
     cli_options opt;
     mot_config cfg;
-    int code = cli_parse(argc, argv, usage, "--data --init --routing", &opt, &cfg);
+    int code = cli_parse(argc, argv, usage, "--data --init --routing --check", &opt, &cfg);
     if (code)
         return code < 0 ? EXIT_OK : code;
+    /* The data set is made (or loaded) here, so the learning rate can be
+     * checked against it before training; mot_run then uses it as it is. */
+    mot_dataset *ds = opt.data_dir ? mot_dataset_load(&cfg, opt.data_dir) : mot_dataset_make(&cfg);
+    if (!ds)
+        return cli_fail(MOT_EINVAL);
+    warn_unstable(&cfg, ds);
     mot_run_options ro = {
         .out_dir = opt.out_dir ? opt.out_dir : cli_default_out(opt.config_path),
         .data_dir = opt.data_dir, .init_dir = opt.init_dir, .routing_path = opt.routing_path,
-        .progress = cli_progress, .progress_ctx = "mot run:"};
+        .dataset = ds, .progress = cli_progress, .progress_ctx = "mot run:"};
     mot_run_result res;
     int status = mot_run(&cfg, &ro, &res);
+    mot_dataset_free(ds);
     if (status == MOT_EDIVERGED) {
         cli_error("%s; outputs and summary.json written to %s", mot_status_message(), ro.out_dir);
         return EXIT_DIVERGED;
@@ -52,5 +75,5 @@ int cmd_run(int argc, char **argv)
     if (status)
         return cli_fail(status);
     print_summary(ro.out_dir, &res);
-    return EXIT_OK;
+    return opt.check ? check_dir(ro.out_dir, 0) : EXIT_OK;
 }

@@ -14,6 +14,9 @@ int cmd_bench(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 static const struct {
     const char *name;
@@ -22,6 +25,9 @@ static const struct {
 } commands[] = {
     {"run", cmd_run, "train one model on a config and record everything"},
     {"compare", cmd_compare, "train several model kinds on the same data set"},
+    {"check", cmd_check, "test the study's claims on a recorded run or comparison"},
+    {"sweep", cmd_sweep, "run a grid of configs ([sweep] section), locally or under mpirun"},
+    {"plot", cmd_plot, "draw the figures of a run, comparison or sweep with gnuplot"},
     {"gen", cmd_gen, "write the data set and signals of a config, without training"},
     {"bench", cmd_bench, "time training epochs of a config"},
     {"demo", cmd_demo, "the main job: run the calibrated default and summarize it"},

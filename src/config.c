@@ -203,6 +203,24 @@ static void allowed_text(const key_info *k, char *buf, size_t size)
     }
 }
 
+/* Text from the input for a one-line message: its first 80 characters,
+ * control characters (a newline, a carriage return, an escape sequence)
+ * written as \xNN, then "..." if there is more. Returns buf. */
+#define SHOWN_CAP (80 * 4 + 4)
+static const char *shown(const char *s, size_t n, char buf[SHOWN_CAP])
+{
+    size_t o = 0, i;
+    for (i = 0; i < n && i < 80; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch == 0x7f)
+            o += (size_t)snprintf(buf + o, 5, "\\x%02x", ch);
+        else
+            buf[o++] = (char)ch;
+    }
+    strcpy(buf + o, i < n ? "..." : "");
+    return buf;
+}
+
 /* Records "<key> must be <what it must be> (got <got>)", returns MOT_EINVAL.
  * `got` is cut to a readable length; `quote` puts it in double quotes. */
 static int reject(const key_info *k, const char *got, int quote)
@@ -215,15 +233,16 @@ static int reject(const key_info *k, const char *got, int quote)
     allowed_text(k, allowed, sizeof allowed);
     const char *in = allowed[0] == '[' || allowed[0] == '(' ? "in " : "";
     const char *q = quote ? "\"" : "";
-    const char *more = strlen(got) > 80 ? "..." : "";
-    return MOT_ERROR(MOT_EINVAL, "%s must be %s%s%s (got %s%.80s%s%s)", k->name, kind[k->type], in, allowed,
-                     q, got, more, q);
+    char buf[SHOWN_CAP];
+    return MOT_ERROR(MOT_EINVAL, "%s must be %s%s%s (got %s%s%s)", k->name, kind[k->type], in, allowed,
+                     q, shown(got, strlen(got), buf), q);
 }
 
 static int wrong_section(const key_info *k, const char *section, size_t n)
 {
-    return MOT_ERROR(MOT_EINVAL, "key \"%s\" belongs in section [%s], not [%.*s]", k->name, k->section, (int)n,
-                     section);
+    char buf[SHOWN_CAP];
+    return MOT_ERROR(MOT_EINVAL, "key \"%s\" belongs in section [%s], not [%s]", k->name, k->section,
+                     shown(section, n, buf));
 }
 
 /* Parses `text` as the value of `k` and stores it; on error `c` is
@@ -296,11 +315,13 @@ int mot_config_set(mot_config *c, const char *key, const char *value)
 {
     const char *dot = strchr(key, '.');
     size_t sec_len = dot ? (size_t)(dot - key) : 0;
+    char buf[SHOWN_CAP], buf2[SHOWN_CAP];
     if (dot && !is_section(key, sec_len))
-        return MOT_ERROR(MOT_EINVAL, "unknown section [%.*s] in key \"%s\"", (int)sec_len, key, key);
+        return MOT_ERROR(MOT_EINVAL, "unknown section [%s] in key \"%s\"", shown(key, sec_len, buf),
+                         shown(key, strlen(key), buf2));
     const key_info *k = find_key(dot ? dot + 1 : key);
     if (!k)
-        return MOT_ERROR(MOT_EINVAL, "unknown key \"%s\"", key);
+        return MOT_ERROR(MOT_EINVAL, "unknown key \"%s\"", shown(key, strlen(key), buf));
     if (dot && (strlen(k->section) != sec_len || strncmp(k->section, key, sec_len) != 0))
         return wrong_section(k, key, sec_len);
     return set_entry(c, k, value ? value : "");
@@ -353,8 +374,11 @@ static char *read_line(char *buf, int size, void *stream)
         indent++;
     memmove(buf, buf + indent, n - indent + 1);
     char *close = buf[0] == '[' ? strchr(buf, ']') : NULL;
-    if (close && !is_section(buf + 1, (size_t)(close - buf - 1))) {
-        MOT_ERROR(MOT_EINVAL, "unknown section [%.*s]", (int)(close - buf - 1), buf + 1);
+    /* [sweep] belongs to mot sweep (sweep.c reads it in its own pass). */
+    int sweep = close && close - buf - 1 == 5 && strncmp(buf + 1, "sweep", 5) == 0;
+    if (close && !sweep && !is_section(buf + 1, (size_t)(close - buf - 1))) {
+        char text[SHOWN_CAP];
+        MOT_ERROR(MOT_EINVAL, "unknown section [%s]", shown(buf + 1, (size_t)(close - buf - 1), text));
         fail_here(st);
         return NULL;
     }
@@ -364,9 +388,12 @@ static char *read_line(char *buf, int size, void *stream)
 static int on_ini_pair(void *user, const char *section, const char *name, const char *value)
 {
     ini_state *st = user;
+    if (strcmp(section, "sweep") == 0)
+        return 1;
     const key_info *k = find_key(name);
     if (!k) {
-        MOT_ERROR(MOT_EINVAL, "unknown key \"%s\"", name);
+        char buf[SHOWN_CAP];
+        MOT_ERROR(MOT_EINVAL, "unknown key \"%s\"", shown(name, strlen(name), buf));
         return fail_here(st);
     }
     if (section[0] == '\0') {
@@ -610,15 +637,16 @@ int mot_config_from_json(mot_config *c, const json_t *obj)
     memcpy(&tmp, c, sizeof tmp);
     const char *sname, *name;
     json_t *sec, *v;
+    char buf[SHOWN_CAP];
     json_object_foreach((json_t *)obj, sname, sec) {
         if (!is_section(sname, strlen(sname)))
-            return MOT_ERROR(MOT_EINVAL, "unknown section [%s]", sname);
+            return MOT_ERROR(MOT_EINVAL, "unknown section [%s]", shown(sname, strlen(sname), buf));
         if (!json_is_object(sec))
             return MOT_ERROR(MOT_EINVAL, "section [%s] must be a JSON object", sname);
         json_object_foreach(sec, name, v) {
             const key_info *k = find_key(name);
             if (!k)
-                return MOT_ERROR(MOT_EINVAL, "unknown key \"%s\"", name);
+                return MOT_ERROR(MOT_EINVAL, "unknown key \"%s\"", shown(name, strlen(name), buf));
             if (strcmp(k->section, sname) != 0)
                 return wrong_section(k, sname, strlen(sname));
             if (set_from_json(&tmp, k, v) != MOT_OK)

@@ -26,6 +26,9 @@
 /* numpy itself refuses longer headers by default (max_header_size). */
 #define NPY_MAX_HEADER 10000
 
+/* The first allocation for the data of a pipe (then doubled as it fills). */
+#define NPY_PIPE_CHUNK ((size_t)1 << 20)
+
 static const char *npy_descr(mot_npy_type type) { return type == MOT_NPY_F64 ? "<f8" : "<i4"; }
 
 static size_t npy_itemsize(mot_npy_type type) { return type == MOT_NPY_F64 ? 8 : 4; }
@@ -87,8 +90,9 @@ static const char *npy_ws(const char *p)
     return p;
 }
 
-/* Copies a quoted string without escapes into out[cap]; returns the position
- * after it, or NULL if p holds no such string. */
+/* Copies a quoted string without escapes or control characters into
+ * out[cap]; returns the position after it, or NULL if p holds no such
+ * string. (Keys and dtypes are echoed in one-line error messages.) */
 static const char *npy_string(const char *p, char *out, size_t cap)
 {
     if (*p != '\'' && *p != '"')
@@ -97,6 +101,9 @@ static const char *npy_string(const char *p, char *out, size_t cap)
     size_t len = end ? (size_t)(end - p - 1) : 0;
     if (!end || len >= cap || memchr(p + 1, '\\', len))
         return NULL;
+    for (size_t i = 1; i <= len; i++)
+        if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+            return NULL;
     memcpy(out, p + 1, len);
     out[len] = '\0';
     return end + 1;
@@ -224,15 +231,27 @@ static int npy_read_stream(FILE *fp, const char *path, mot_npy_type type, int *n
      * lies cannot make us allocate up to max_bytes for nothing. */
     struct stat st;
     long pos = ftell(fp);
-    if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) && pos >= 0
-        && (uintmax_t)(st.st_size - pos) != bytes)
+    int regular = fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) && pos >= 0;
+    if (regular && (uintmax_t)(st.st_size - pos) != bytes)
         return MOT_ERROR(MOT_EINVAL, "%s: %s data: header says %zu bytes, file holds %jd",
                          path, (uintmax_t)(st.st_size - pos) < bytes ? "truncated" : "extra",
                          bytes, (intmax_t)(st.st_size - pos));
-    void *buf = malloc(bytes > 0 ? bytes : 1);
+    /* The size of a pipe is not known in advance: its buffer grows with the
+     * data that actually arrives, so a lying header costs no more memory. */
+    size_t cap = regular || bytes < NPY_PIPE_CHUNK ? bytes : NPY_PIPE_CHUNK, have = 0;
+    char *buf = malloc(cap > 0 ? cap : 1);
     if (!buf)
-        return MOT_ERROR(MOT_ENOMEM, "%s: cannot allocate %zu bytes", path, bytes);
-    if (fread(buf, 1, bytes, fp) != bytes || fgetc(fp) != EOF || ferror(fp)) {
+        return MOT_ERROR(MOT_ENOMEM, "%s: cannot allocate %zu bytes", path, cap);
+    while ((have += fread(buf + have, 1, cap - have, fp)) == cap && cap < bytes) {
+        cap = cap > bytes / 2 ? bytes : 2 * cap;
+        char *more = realloc(buf, cap);
+        if (!more) {
+            free(buf);
+            return MOT_ERROR(MOT_ENOMEM, "%s: cannot allocate %zu bytes", path, cap);
+        }
+        buf = more;
+    }
+    if (have != bytes || fgetc(fp) != EOF || ferror(fp)) {
         status = ferror(fp) ? MOT_ERROR(MOT_EIO, "cannot read %s: %s", path, strerror(errno))
                : feof(fp)   ? MOT_ERROR(MOT_EINVAL, "%s: truncated data", path)
                             : MOT_ERROR(MOT_EINVAL, "%s: extra data after the array", path);

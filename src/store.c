@@ -185,21 +185,30 @@ int mot_params_write(const mot_model *m, const char *dir, const char *tag)
     return MOT_OK;
 }
 
-int mot_params_load(mot_model *m, const char *dir)
+int mot_params_load_tag(mot_model *m, const char *dir, const char *tag)
 {
     size_t st[2] = {m->E, m->d}, sW[3] = {m->A, m->d, m->d};
+    char name[64];
     int status;
-    if ((status = load_exact(dir, "theta_init.npy", MOT_NPY_F64, 2, st, m->theta)))
+    snprintf(name, sizeof name, "theta_%s.npy", tag);
+    if ((status = load_exact(dir, name, MOT_NPY_F64, 2, st, m->theta)))
         return status;
-    if (m->A && (status = load_exact(dir, "W_init.npy", MOT_NPY_F64, 3, sW, m->W)))
+    snprintf(name, sizeof name, "W_%s.npy", tag);
+    if (m->A && (status = load_exact(dir, name, MOT_NPY_F64, 3, sW, m->W)))
         return status;
-    if (m->gated && (status = load_exact(dir, "router_init.npy", MOT_NPY_F64, 2, st, m->w)))
+    snprintf(name, sizeof name, "router_%s.npy", tag);
+    if (m->gated && (status = load_exact(dir, name, MOT_NPY_F64, 2, st, m->w)))
         return status;
     for (size_t i = 0; i < m->n_params; i++)
         if (!isfinite(m->params[i]))
-            return MOT_ERROR(MOT_EINVAL, "%s: the initial parameters are not all finite", dir);
+            return MOT_ERROR(MOT_EINVAL, "%s: the parameters tagged \"%s\" are not all finite", dir, tag);
     mot_model_touch(m);
     return MOT_OK;
+}
+
+int mot_params_load(mot_model *m, const char *dir)
+{
+    return mot_params_load_tag(m, dir, "init");
 }
 
 int *mot_routing_load(const char *path, size_t T, size_t n, size_t E)

@@ -33,7 +33,13 @@ void mot_dataset_free(mot_dataset *ds);
  * router_<tag>.npy (gated models). */
 int mot_params_write(const mot_model *m, const char *dir, const char *tag);
 
-/* Reads what mot_params_write(m, dir, "init") wrote, checking shapes. */
+/* Reads what mot_params_write(m, dir, tag) wrote (theta_<tag>.npy, and
+ * W_<tag>.npy, router_<tag>.npy when the model has them), checking shapes
+ * against m and that every value is finite; marks W as changed. MOT_OK, or
+ * MOT_EINVAL/MOT_EIO with a message naming the file. */
+int mot_params_load_tag(mot_model *m, const char *dir, const char *tag);
+
+/* mot_params_load_tag(m, dir, "init"). */
 int mot_params_load(mot_model *m, const char *dir);
 
 /* Reads an int32 routing history (at least T rows of n_train) with values

@@ -212,6 +212,35 @@ static double group_norm(const double *g, size_t n)
     return n ? cblas_dnrm2((int)n, g, 1) : 0.0;
 }
 
+/* The first of `rows` rows of `cols` values that holds a non-finite value,
+ * or `rows` if there is none. */
+static size_t first_nonfinite_row(const double *x, size_t rows, size_t cols)
+{
+    for (size_t i = 0; i < rows * cols; i++)
+        if (!isfinite(x[i]))
+            return i / cols;
+    return rows;
+}
+
+/* After the descent: the updated groups are finite, expert by expert (a
+ * finite gradient times a large rate can still overflow). */
+static int check_updated(const mot_trainer *tr, int t, unsigned groups)
+{
+    const mot_model *m = tr->m;
+    size_t d = m->d, e;
+    const char *unit = m->kind == MOT_MODEL_SINGLE ? "head" : "expert";
+    if ((groups & MOT_GROUP_THETA) && (e = first_nonfinite_row(m->theta, m->E, d)) < m->E)
+        return MOT_ERROR(MOT_EDIVERGED, "epoch %d: theta of %s %zu is not finite after the step", t, unit, e);
+    if ((groups & MOT_GROUP_W) && (e = first_nonfinite_row(m->W, m->A, d * d)) < m->A) {
+        if (m->A == 1 && m->E > 1)
+            return MOT_ERROR(MOT_EDIVERGED, "epoch %d: the shared W (all experts) is not finite after the step", t);
+        return MOT_ERROR(MOT_EDIVERGED, "epoch %d: W of %s %zu is not finite after the step", t, unit, e);
+    }
+    if ((groups & MOT_GROUP_ROUTER) && (e = first_nonfinite_row(m->w, m->E, d)) < m->E)
+        return MOT_ERROR(MOT_EDIVERGED, "epoch %d: router w of expert %zu is not finite after the step", t, e);
+    return MOT_OK;
+}
+
 static int step(mot_trainer *tr, int t, const size_t *idx, size_t B, unsigned groups)
 {
     mot_model *m = tr->m;
@@ -242,7 +271,7 @@ static int step(mot_trainer *tr, int t, const size_t *idx, size_t B, unsigned gr
     }
     if (groups & MOT_GROUP_ROUTER)
         cblas_daxpy((int)(m->E * d), -s * cfg->eta_r, m->gw, 1, m->w, 1);
-    return MOT_OK;
+    return check_updated(tr, t, groups);
 }
 
 int mot_trainer_epoch(mot_trainer *tr, int t)

@@ -42,7 +42,10 @@ void mot_trainer_free(mot_trainer *tr);
 
 /* Runs epoch t. Returns MOT_OK, or MOT_EDIVERGED (message names the epoch
  * and the parameter group) when the loss or a gradient is not finite; the
- * parameters are then left as they were before the failing step. */
+ * parameters are then left as they were before the failing step. Also
+ * MOT_EDIVERGED when a parameter is not finite after a step whose loss and
+ * gradients were (the message names the group and the expert); the
+ * parameters are then those of that step. */
 int mot_trainer_epoch(mot_trainer *tr, int t);
 
 /* The gradients of `groups` (MOT_GROUP_* flags) on the batch idx[0..B)

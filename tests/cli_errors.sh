@@ -143,7 +143,7 @@ user_error '--set expects key=value' '"eta"' -- run "$Q" --set eta
 user_error '--set expects key=value' '"=1"' -- run "$Q" --set =1
 user_error '--set needs a value' -- run "$Q" --set
 user_error '--data needs a value' -- run "$Q" --data
-user_error '--check is not an option of this command' -- run "$Q" --check
+user_error '--check is not an option of this command' -- gen "$Q" --check
 user_error '--threads is not an option of this command' -- run "$Q" --threads 2
 user_error 'unknown command "frobnicate"' -- frobnicate "$Q"
 user_error 'unknown argument --bogus' -- demo --bogus

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# diverge.sh: a run whose loss blows up (eta = 1e6 on quick.conf) exits 3
-# with one "mot: error:" line naming the epoch, and still leaves a complete
+# diverge.sh: a run whose loss blows up (eta = 1e6 on quick.conf) warns that
+# eta exceeds the stability bound, then exits 3 with one "mot: error:" line
+# naming the epoch, and still leaves a complete
 # record: summary.json with status "diverged" and diverged_at = the epochs
 # completed (= rows of steps.csv), CSV files that parse, no temporaries, no
 # final parameters. A sane run of the same config exits 0 with diverged_at
@@ -16,10 +17,14 @@ S=$TEST_TMP/sane
 
 status=0
 "$MOT" run "$Q" --set eta=1e6 --out "$X" >"$TEST_TMP/stdout" 2>"$TEST_TMP/stderr" || status=$?
-err=$(cat "$TEST_TMP/stderr")
-[[ $status -eq 3 ]] || fail "eta = 1e6: expected exit 3, got $status: $err"
-[[ $(wc -l <"$TEST_TMP/stderr") -eq 1 && $err == "mot: error: "* ]] \
-    || fail "eta = 1e6: expected one \"mot: error:\" line on stderr, got: $err"
+err=$(tail -n +2 "$TEST_TMP/stderr")
+warning=$(head -n 1 "$TEST_TMP/stderr")
+[[ $status -eq 3 ]] || fail "eta = 1e6: expected exit 3, got $status: $(cat "$TEST_TMP/stderr")"
+# Before training, the stability warning (eta far above 2/lambda_max).
+[[ $warning == "mot: warning: eta = 1e+06 exceeds the stability bound 2/lambda_max = "*" of the data at initialization" ]] \
+    || fail "eta = 1e6: expected the stability warning first on stderr, got: $warning"
+[[ $(wc -l <"$TEST_TMP/stderr") -eq 2 && $err == "mot: error: "* ]] \
+    || fail "eta = 1e6: expected one \"mot: error:\" line on stderr after the warning, got: $err"
 [[ $err =~ epoch\ ([0-9]+) ]] || fail "the error does not name the epoch: $err"
 epoch=${BASH_REMATCH[1]}
 [[ $err == *"$X"* ]] || fail "the error does not say where the outputs are: $err"
@@ -88,6 +93,7 @@ if errors:
 EOF
 
 expect_exit 0 "$MOT" run "$Q" --out "$S" >/dev/null
+[[ -z $LAST_STDERR ]] || fail "the sane run (eta = 1, under the stability bound) wrote to stderr: $LAST_STDERR"
 "$PYTHON3" - "$S/summary.json" <<'EOF' || fail "the sane run's summary.json is wrong (above)"
 import json, sys
 s = json.load(open(sys.argv[1]))

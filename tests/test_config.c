@@ -304,6 +304,13 @@ static void test_reject_messages(void)
     memset(longval, '7', sizeof longval - 1);
     longval[sizeof longval - 1] = '\0';
     REJECT_MSG("N", longval, "777...\")");
+    /* Regression (fuzz/fuzz_set.c): input text is echoed on one line, with
+     * control characters escaped, wherever it appears in the message. */
+    REJECT_MSG("eta", "1\n2", "eta must be a real >= 0 (got \"1\\x0a2\")");
+    REJECT_MSG("eta", "\x1b[2J\r", "(got \"\\x1b[2J\\x0d\")");
+    REJECT_MSG("et\na", "1", "unknown key \"et\\x0aa\"");
+    REJECT_MSG("tr\rain.eta", "1", "unknown section [tr\\x0dain] in key \"tr\\x0dain.eta\"");
+    REJECT_MSG("data\n.eta", "1", "unknown section [data\\x0a]");
 }
 
 static void test_reject_malformed(void)
@@ -574,6 +581,11 @@ static void test_load_errors(void)
         strcat(text, ",1");
     strcat(text, "\n");
     LOAD_FAILS(text, 2, "line longer than ");
+    /* Regression (fuzz/fuzz_config.c): a carriage return or an escape
+     * sequence in a file is shown escaped, keeping the message one line. */
+    LOAD_FAILS("[train]\neta = 1\r2\n", 2, "eta must be a real >= 0 (got \"1\\x0d2\")");
+    LOAD_FAILS("[da\x1bta]\n", 1, "unknown section [da\\x1bta]");
+    LOAD_FAILS("[data]\nN\x7f = 1\n", 2, "unknown key \"N\\x7f\"");
 }
 
 static void test_load_io_errors(void)

@@ -357,6 +357,35 @@ static void test_reject_through_fifo(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(mot_status_message(), "extra"));
 }
 
+/* Regression (found by fuzz/fuzz_npy.c's reasoning, not by a crash): a pipe's
+ * size is unknown, and the reader used to allocate all the header claimed,
+ * up to the bound, before reading: a terabyte claim was ENOMEM (or an ASan
+ * abort). It must be refused as truncated, with memory for what arrived; an
+ * array of several allocation chunks still reads back exactly. */
+static void test_fifo_lying_header(void)
+{
+    char head[128];
+    write_raw(at("tb.npy"), 1, f64_dict("(125000000000,)"), "0123456789abcdef", 16);
+    size_t n = slurp(at("tb.npy"), head, sizeof head);
+    CU_ASSERT_EQUAL(read_through_fifo(head, n, SIZE_MAX), MOT_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(mot_status_message(), "truncated"));
+
+    size_t count = 3 * ((size_t)1 << 17) + 5;   /* 3 MiB + 40 bytes */
+    double *x = malloc(count * sizeof *x);
+    CU_ASSERT_FATAL(x != NULL);
+    fill_f64(x, count);
+    size_t shape[1] = {count};
+    CU_ASSERT_FATAL(mot_npy_write(at("big.npy"), MOT_NPY_F64, 1, shape, x) == MOT_OK);
+    size_t cap = count * sizeof *x + 256;
+    char *file = malloc(cap);
+    CU_ASSERT_FATAL(file != NULL);
+    n = slurp(at("big.npy"), file, cap);
+    CU_ASSERT_EQUAL(read_through_fifo(file, n, SIZE_MAX), MOT_OK);
+    CU_ASSERT_EQUAL(read_through_fifo(file, n - 1, SIZE_MAX), MOT_EINVAL);
+    free(file);
+    free(x);
+}
+
 static void test_reject_over_bound(void)
 {
     /* 10^12 elements: refused by the bound, before any allocation (under
@@ -432,10 +461,15 @@ static void test_reject_dict(void)
         "{'des\\cr': '<f8', 'fortran_order': False, 'shape': (2,), }",
         "('descr', '<f8')",
         "",
+        /* regression (fuzz/fuzz_npy.c): a control character in a key or
+         * dtype, which the message would echo, is malformed */
+        "{'descr': '<f8', 'fortra\nn_order': False, 'shape': (2,), }",
+        "{'descr': '<f\r8', 'fortran_order': False, 'shape': (2,), }",
     };
     for (size_t k = 0; k < sizeof dicts / sizeof *dicts; k++) {
         write_raw(at("k.npy"), 1, dicts[k], y, sizeof y);
         expect_reject(at("k.npy"), MOT_NPY_F64, 1 << 20, MOT_EINVAL);
+        CU_ASSERT_PTR_NULL(strpbrk(mot_status_message(), "\n\r"));
     }
     /* A header longer than numpy accepts. */
     char big[12000];
@@ -669,6 +703,7 @@ int main(void)
         || !CU_add_test(npy, "rejects truncated, extra data", test_reject_truncated_extra)
         || !CU_add_test(npy, "checks data read from a FIFO", test_reject_through_fifo)
         || !CU_add_test(npy, "refuses arrays over the bound", test_reject_over_bound)
+        || !CU_add_test(npy, "a pipe's lying header allocates nothing", test_fifo_lying_header)
         || !CU_add_test(npy, "rejects bad shapes", test_reject_shape)
         || !CU_add_test(npy, "rejects overflowing shapes", test_reject_overflow)
         || !CU_add_test(npy, "rejects bad header dicts", test_reject_dict)

@@ -5,7 +5,10 @@
  * stage III; an expert that received no sample does not move under
  * grad_norm = expert; the same seed gives bit-identical parameters; a
  * mini-batch epoch takes ceil(n / B) steps; a non-finite step is refused
- * with the parameters left as they were; routing ties go to the lowest index. */
+ * with the parameters left as they were, and non-finite parameters after a
+ * step are refused naming the group and the expert; routing ties go to the
+ * lowest index; the stability bound of the learning rate on constructed
+ * data with known eigenvalues. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +21,7 @@
 #include "gate.h"
 #include "model.h"
 #include "rng.h"
+#include "stability.h"
 #include "status.h"
 #include "store.h"
 #include "trainer.h"
@@ -195,6 +199,72 @@ static void test_divergence_refused(void)
     setup_free(&S);
 }
 
+/* The index after "<unit> " in the message, or -1. */
+static long named_index(const char *unit)
+{
+    const char *p = strstr(mot_status_message(), unit);
+    return p ? strtol(p + strlen(unit), NULL, 10) : -1;
+}
+
+/* The first of `rows` rows of `cols` holding a non-finite value, or -1. */
+static long first_bad_row(const double *x, size_t rows, size_t cols)
+{
+    for (size_t i = 0; i < rows * cols; i++)
+        if (!isfinite(x[i]))
+            return (long)(i / cols);
+    return -1;
+}
+
+/* A step whose loss and gradients are finite but whose rate overflows
+ * (eta * lr_scale = 1e600: each key alone is a valid config value) leaves
+ * non-finite parameters: refused, naming the epoch, the group and the
+ * expert (the first one that is not finite). One case per group: theta
+ * (stage I), W (stage II), router w (stage I), the shared W of moe_ffn and
+ * the heads of single. */
+static void test_updated_params_checked(void)
+{
+    static const struct {
+        mot_model_kind kind;
+        int t;                       /* epoch: its stage decides the groups */
+        double eta, eta_W, eta_r;
+        const char *want, *unit;     /* message, and the word before the index */
+        unsigned group;
+    } cases[] = {
+        {MOT_MODEL_MOT, 0, 1e300, 0, 0, "theta of expert", "expert ", MOT_GROUP_THETA},
+        {MOT_MODEL_MOT, 3, 0, 1e300, 0, "W of expert", "expert ", MOT_GROUP_W},
+        {MOT_MODEL_MOT, 0, 0, 0, 1e300, "router w of expert", "expert ", MOT_GROUP_ROUTER},
+        {MOT_MODEL_MOE_FFN, 3, 0, 1e300, 0, "the shared W (all experts)", NULL, MOT_GROUP_W},
+        {MOT_MODEL_SINGLE, 0, 1e300, 0, 0, "theta of head", "head ", MOT_GROUP_THETA},
+        {MOT_MODEL_SINGLE, 3, 0, 1e300, 0, "W of head", "head ", MOT_GROUP_W},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        setup S;
+        setup_make(&S, cases[i].kind);
+        S.cfg.eta = cases[i].eta, S.cfg.eta_W = cases[i].eta_W, S.cfg.eta_r = cases[i].eta_r;
+        S.cfg.lr_scale = 1e300;
+        CU_ASSERT_EQUAL_FATAL(mot_config_validate(&S.cfg), MOT_OK);
+        CU_ASSERT_EQUAL(mot_trainer_epoch(S.tr, cases[i].t), MOT_EDIVERGED);
+        const char *msg = mot_status_message();
+        char epoch[32];
+        snprintf(epoch, sizeof epoch, "epoch %d:", cases[i].t);
+        int ok = strstr(msg, cases[i].want) && strstr(msg, epoch) && strstr(msg, "not finite after the step");
+        /* the gradients were finite: the step's own check let it through */
+        for (int g = 0; g < 3; g++)
+            ok = ok && isfinite(S.tr->gnorm[g]);
+        const mot_model *m = S.m;
+        const double *x = cases[i].group == MOT_GROUP_THETA ? m->theta
+                        : cases[i].group == MOT_GROUP_W     ? m->W : m->w;
+        size_t rows = cases[i].group == MOT_GROUP_W ? m->A : m->E;
+        size_t cols = cases[i].group == MOT_GROUP_W ? m->d * m->d : m->d;
+        long bad = first_bad_row(x, rows, cols);
+        ok = ok && bad >= 0 && (!cases[i].unit || named_index(cases[i].unit) == bad);
+        if (!ok)
+            fprintf(stderr, "\ncase %zu: \"%s\" (first non-finite row %ld)\n", i, msg, bad);
+        CU_ASSERT(ok);
+        setup_free(&S);
+    }
+}
+
 /* moe_noattn: every attention weight of every sample is exactly 1/L after
  * training epochs of every stage. */
 static void test_noattn_uniform_throughout(void)
@@ -243,6 +313,62 @@ static void test_ffn_shared_W(void)
     setup_free(&S);
 }
 
+/* Data whose uniformly attended tokens z are given: every token of a sample
+ * is its z, so the mean of its tokens is z exactly. */
+static mot_data *data_with_z(const double *z, const int *cls, size_t n, size_t d, size_t N)
+{
+    size_t L = 4;
+    mot_data *D = mot_data_alloc(n, L, d, N);
+    CU_ASSERT_FATAL(D != NULL);
+    for (size_t k = 0; k < n; k++) {
+        D->y[k] = k % 2 ? 1 : -1;
+        D->cls[k] = cls[k];
+        for (size_t l = 0; l < L; l++)
+            memcpy(D->X + (k * L + l) * d, z + k * d, d * sizeof *z);
+    }
+    return D;
+}
+
+/* The bound 2 / max_n lambda_max(E_n[z z^T]) on data with known eigenvalues:
+ * class 0 has z = +-2 e1, +-e2, so E_0 = diag(2, 1/2, 0, 0); class 1 has
+ * z = (1, 1, 0, 0) twice and (0, 0, 1.5, 0), -(0, 0, 1.5, 0), so E_1 has the
+ * block [[1/2, 1/2], [1/2, 1/2]] (eigenvalue 1) and 9/8 on e3: lambda_max =
+ * max(2, 9/8) = 2, bound 1. Scaling class 1 by 2 makes its 9/2 the largest
+ * (bound 4/9); the logistic loss has a quarter of the curvature; a class
+ * without samples adds nothing; all-zero data has no bound. */
+static void test_stability_bound(void)
+{
+    enum { n = 8, d = 4 };
+    double z[n * d] = {
+        2, 0, 0, 0,  -2, 0, 0, 0,  0, 1, 0, 0,  0, -1, 0, 0,                  /* class 0 */
+        1, 1, 0, 0,  1, 1, 0, 0,  0, 0, 1.5, 0,  0, 0, -1.5, 0,              /* class 1 */
+    };
+    int cls[n] = {0, 0, 0, 0, 1, 1, 1, 1};
+    double bound, want;
+    mot_data *D = data_with_z(z, cls, n, d, 3);   /* class 2: no samples */
+    CU_ASSERT_EQUAL(mot_stability_bound(D, MOT_LOSS_SQUARED, &bound), MOT_OK);
+    want = 1.0;
+    ASSERT_CLOSE(&bound, &want, 1, 1e-12, 0);
+    CU_ASSERT_EQUAL(mot_stability_bound(D, MOT_LOSS_LOGISTIC, &bound), MOT_OK);
+    want = 4.0;
+    ASSERT_CLOSE(&bound, &want, 1, 1e-12, 0);
+    mot_data_free(D);
+
+    for (size_t i = 4 * d; i < n * d; i++)
+        z[i] *= 2;   /* class 1: eigenvalues 4 and 9/2 */
+    D = data_with_z(z, cls, n, d, 2);
+    CU_ASSERT_EQUAL(mot_stability_bound(D, MOT_LOSS_SQUARED, &bound), MOT_OK);
+    want = 2.0 / 4.5;
+    ASSERT_CLOSE(&bound, &want, 1, 1e-12, 0);
+    mot_data_free(D);
+
+    memset(z, 0, sizeof z);
+    D = data_with_z(z, cls, n, d, 2);
+    CU_ASSERT_EQUAL(mot_stability_bound(D, MOT_LOSS_SQUARED, &bound), MOT_OK);
+    CU_ASSERT(isinf(bound) && bound > 0);
+    mot_data_free(D);
+}
+
 static void test_ties_lowest_index(void)
 {
     double h[4] = {0.5, 1.0, 1.0, 0.2}, noise[4] = {0.5, 0, 0, 0};
@@ -263,6 +389,9 @@ int main(void)
     CU_add_test(s, "same seed, bit-identical parameters", test_same_seed_bit_identical);
     CU_add_test(s, "mini-batches take several steps", test_minibatch_differs);
     CU_add_test(s, "a non-finite step is refused", test_divergence_refused);
+    CU_add_test(s, "non-finite parameters after a step are refused, by group and expert",
+                test_updated_params_checked);
+    CU_add_test(s, "the stability bound of constructed data", test_stability_bound);
     CU_add_test(s, "routing ties go to the lowest index", test_ties_lowest_index);
     CU_add_test(s, "moe_noattn attention is exactly 1/L throughout", test_noattn_uniform_throughout);
     CU_add_test(s, "moe_ffn has one W shared by all experts", test_ffn_shared_W);
