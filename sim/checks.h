@@ -7,6 +7,9 @@
 
 #define MAX_VERDICTS 16
 
+/* The high-precision replay's epoch cap (mot check --hp-epochs). */
+extern long hp_epochs;
+
 typedef struct {
     mot_verdict v[MAX_VERDICTS];
     int n;

@@ -1,4 +1,4 @@
-/* cmd_check.c: `mot check DIR [--precision BITS]`: the verdicts of
+/* cmd_check.c: `mot check DIR [--precision BITS] [--hp-epochs N]`: the verdicts of
  * CHECKS.md for a run directory or a `mot compare` directory, printed as a
  * table and written to DIR/checks.json. Exit 0 when every claim holds, 1
  * when any fails or is inconclusive, 2 on bad input. */
@@ -20,12 +20,17 @@
 #include "theorem1.h"
 
 static const char usage[] =
-    "usage: mot check DIR [--precision BITS]\n\n"
+    "usage: mot check DIR [--precision BITS] [--hp-epochs N]\n\n"
     "Reads the run in DIR (or the runs of a `mot compare` directory: DIR/mot,\n"
     "DIR/single, DIR/moe_noattn, ...) and tests Definition 2, Propositions 1\n"
-    "and 2, Lemma 1, Theorem 1 and the high-precision replay of stage III at\n"
-    "BITS bits (default: the run's precision key, 256). Prints the verdicts with\n"
-    "the numbers that decided them and writes DIR/checks.json.\n"
+    "and 2, Lemma 1, Theorem 1 (and, given a `single` run, the separation from\n"
+    "the single transformer) and the high-precision replay of stage III at\n"
+    "BITS bits (default: the run's precision key, 256) for at most N epochs\n"
+    "(default 200000; each expert needs about log(hp_eps) / log(rho_e^2) epochs,\n"
+    "which the verdict reports when N is too small). Prints the verdicts with\n"
+    "the numbers that decided them and writes DIR/checks.json, and the T(eps)\n"
+    "series and fits behind Theorem 1 to DIR/rates.csv and DIR/rate_fits.csv.\n"
+
     "For a `mot sweep` directory (DIR/sweep.csv): the T1-scaling fit and the\n"
     "coverage table instead, written to DIR/sweep_checks.json and DIR/sweep_fit.csv.\n"
     "Exit status: 0 every claim holds, 1 some claim fails or is inconclusive,\n"
@@ -142,6 +147,8 @@ int check_sweep_dir(const char *dir);
 /* Runs every applicable check on DIR into vs and writes checks.json,
  * rates.csv and rate_fits.csv. Returns EXIT_OK, or EXIT_USAGE after
  * printing why DIR cannot be checked. */
+long hp_epochs = 200000;
+
 int check_collect(const char *dir, unsigned bits, verdicts *vs)
 {
     char *cmp = mot_io_join(dir, "compare.csv");
@@ -181,7 +188,7 @@ int check_collect(const char *dir, unsigned bits, verdicts *vs)
     if (mot) {
         add(vs, "theorem1", mot_check_theorem1(mot, &vs->v[vs->n]));
         unsigned b = bits ? bits : (unsigned)mot->cfg.precision;
-        add(vs, "hp_replay", mot_check_hp_replay(mot, b, 200000, &vs->v[vs->n]));
+        add(vs, "hp_replay", mot_check_hp_replay(mot, b, hp_epochs, &vs->v[vs->n]));
     }
     if (single)
         add(vs, "separation", mot_check_separation(single, &vs->v[vs->n]));
@@ -221,6 +228,16 @@ int cmd_check(int argc, char **argv)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(usage, stdout);
             return EXIT_OK;
+        } else if (!strcmp(argv[i], "--hp-epochs")) {
+            char *end;
+            errno = 0;
+            long n = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : -1;
+            if (i + 1 >= argc || errno || *end || n < 1 || n > 1000000000L) {
+                cli_error("--hp-epochs must be an integer in 1..1000000000 (got \"%s\")",
+                          i + 1 < argc ? argv[i + 1] : "");
+                return EXIT_USAGE;
+            }
+            hp_epochs = n, i++;
         } else if (!strcmp(argv[i], "--precision")) {
             char *end;
             errno = 0;

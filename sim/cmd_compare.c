@@ -16,7 +16,10 @@ static const char usage[] =
     "usage: mot compare CONFIG [--out DIR] [--models LIST] [--set key=value ...] [--check]\n\n"
     "Trains each model of LIST (default mot,single,moe_noattn,moe_ffn) on the same\n"
     "data set and writes DIR/<model>/ (a full run directory each) and\n"
-    "DIR/compare.csv: epoch, model, train_loss, test_loss, test_error.\n";
+    "DIR/compare.csv: epoch, model, train_loss, test_loss, test_error.\n"
+    "With --check, runs `mot check DIR` on the result.\n\n"
+    "Exit status: 0 done (with --check: and every claim holds), 1 failure (with\n"
+    "--check: some claim fails or is inconclusive), 2 bad input, 3 a model diverged.\n";
 
 void print_summary(const char *dir, const mot_run_result *res);
 

@@ -92,12 +92,18 @@ static int write_report(const char *dir, const char *conf, const verdicts *vs, d
         {"attention", "Each expert's attention on the label token, and its W alignment with its class."},
         {"alignment", "FFN alignment A[e][n] at the end of each stage."},
         {"rate", "T(eps) against log10(1/eps) for MoT, single and the high-precision replay, with fits."}};
+    /* A compare's per-model figures carry the model's name; MoT's are shown. */
     for (size_t i = 0; i < sizeof figs / sizeof *figs; i++) {
-        char png[1024];
-        snprintf(png, sizeof png, "%s/figures/%s.png", dir, figs[i][0]);
-        if (access(png, R_OK) == 0)
-            fprintf(fp, "### %s\n\n%s\n\n![%s](figures/%s.png)\n\n", figs[i][0], figs[i][1],
-                    figs[i][0], figs[i][0]);
+        static const char *suffixes[] = {"", "_mot"};
+        for (size_t s = 0; s < 2; s++) {
+            char name[256], png[1024];
+            snprintf(name, sizeof name, "%s%s", figs[i][0], suffixes[s]);
+            snprintf(png, sizeof png, "%s/figures/%s.png", dir, name);
+            if (access(png, R_OK) == 0) {
+                fprintf(fp, "### %s\n\n%s\n\n![%s](figures/%s.png)\n\n", name, figs[i][1], name, name);
+                break;
+            }
+        }
     }
     return mot_io_commit(&f);
 }
@@ -109,7 +115,11 @@ int cmd_demo(int argc, char **argv)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(usage, stdout);
             return EXIT_OK;
-        } else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
+        } else if (!strcmp(argv[i], "--out")) {
+            if (i + 1 >= argc) {
+                cli_error("--out needs a value");
+                return EXIT_USAGE;
+            }
             out = argv[++i];
         } else {
             cli_error("unknown argument %s (see mot demo --help)", argv[i]);

@@ -23,8 +23,9 @@ static const char usage[] =
     "  --init DIR       start from DIR/theta_init.npy, W_init.npy, router_init.npy\n"
     "  --routing FILE   replay a recorded routing.npy instead of drawing routing noise\n"
     "  --check          run `mot check DIR` on the finished run\n\n"
-    "Exit status: 0 done, 2 bad input (nothing written), 3 training diverged\n"
-    "(summary.json records the epoch), 1 other failures.\n";
+    "Exit status: 0 done (with --check: and every claim holds), 2 bad input\n"
+    "(nothing written), 3 training diverged (summary.json records the epoch),\n"
+    "1 other failures (with --check: some claim fails or is inconclusive).\n";
 
 void print_summary(const char *dir, const mot_run_result *res);
 

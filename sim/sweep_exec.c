@@ -6,6 +6,7 @@
 #include "sweep_exec.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <math.h>
 #include <signal.h>
@@ -60,9 +61,9 @@ static int remove_tree(const char *dir)
     return MOT_OK;
 }
 
-/* Removes dir/.<name>.tmp.<pid> files whose writer is gone (a sweep killed
- * while writing a file). */
-static void remove_stale_temporaries(const char *dir)
+/* Removes dir/.<name>.tmp.<pid> files (left by a sweep killed while writing
+ * a file): all of them with any_writer, else those whose writer is gone. */
+static void remove_stale_temporaries(const char *dir, int any_writer)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -72,7 +73,7 @@ static void remove_stale_temporaries(const char *dir)
         if (e->d_name[0] != '.' || !tmp)
             continue;
         long pid = strtol(tmp + 5, &end, 10);
-        if (*end == '\0' && pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+        if (*end == '\0' && pid > 0 && (any_writer || (kill((pid_t)pid, 0) != 0 && errno == ESRCH))) {
             char path[PATH_SIZE];
             snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
             unlink(path);
@@ -117,7 +118,7 @@ int sweep_prepare(const sweep_ctx *c, size_t **pending, size_t *n_pending, size_
     *pending = NULL;
     if (mot_io_mkdir_p(runs))
         return cli_fail(MOT_EIO);
-    remove_stale_temporaries(c->out);
+    remove_stale_temporaries(c->out, 0);
     *pending = malloc((c->sweep->n_points / (size_t)c->shard_k + 1) * sizeof **pending);
     if (!*pending)
         return cli_fail(MOT_ERROR(MOT_ENOMEM, "out of memory"));
@@ -127,7 +128,10 @@ int sweep_prepare(const sweep_ctx *c, size_t **pending, size_t *n_pending, size_
             (*pending)[(*n_pending)++] = p;
             continue;
         }
-        remove_stale_temporaries(dir);   /* of a sweep killed while writing sweep_point.json */
+        /* A finished run's only late file is sweep_point.json, a cache that
+         * is rewritten when missing: a temporary is garbage even if its
+         * writer (a killed worker, maybe still a zombie) seems alive. */
+        remove_stale_temporaries(dir, 1);
         mot_config cfg;
         mot_sweep_point_config(c->sweep, &c->base, p, &cfg);   /* validated by the caller */
         if (!same_config(dir, &cfg, why, sizeof why)) {
@@ -180,10 +184,39 @@ static void record_failure(const char *dir, const char *why)
         write_record(dir, json_pack("{s:s, s:s}", "status", "failed", "error", why));
 }
 
+/* Locks DIR/runs/.<name>.lock for writing, waiting while another process
+ * holds it: the worker of an earlier execution that was killed may still be
+ * dying (SIGKILL is not instantaneous for a whole process group) and must
+ * not write into the directory this worker clears and fills. The lock goes
+ * when its process does, however it ends. Returns the descriptor to close
+ * when done, or -1 when the lock cannot be had (then the point runs
+ * without it). */
+static int lock_point(const sweep_ctx *c, size_t point)
+{
+    char name[MOT_SWEEP_MAX_NAME + 1], path[PATH_SIZE + MOT_SWEEP_MAX_NAME + 16];
+    mot_sweep_point_name(c->sweep, point, name, sizeof name);
+    snprintf(path, sizeof path, "%s/runs/.%s.lock", c->out, name);
+    int fd = open(path, O_RDWR | O_CREAT, 0666);
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    while (fd >= 0 && fcntl(fd, F_SETLKW, &fl) != 0) {
+        if (errno != EINTR) {
+            close(fd);
+            return -1;
+        }
+    }
+    return fd;
+}
+
 int sweep_run_point(const sweep_ctx *c, size_t point)
 {
     char dir[PATH_SIZE];
     sweep_point_dir(c, point, dir, sizeof dir);
+    int lock = lock_point(c, point);
+    if (exists_in(dir, "summary.json")) {   /* finished by the time the lock came */
+        if (lock >= 0)
+            close(lock);
+        return sweep_point_outcome(c, point);
+    }
     mot_config cfg;
     mot_run_result res;
     int status = mot_sweep_point_config(c->sweep, &c->base, point, &cfg);
@@ -193,12 +226,14 @@ int sweep_run_point(const sweep_ctx *c, size_t point)
         mot_run_options ro = {.out_dir = dir};
         status = mot_run(&cfg, &ro, &res);
     }
-    if (status == MOT_OK || status == MOT_EDIVERGED) {
+    int outcome = status == MOT_OK ? POINT_DONE : status == MOT_EDIVERGED ? POINT_DIVERGED : POINT_FAILED;
+    if (outcome != POINT_FAILED)
         json_decref(measure(dir));
-        return status == MOT_OK ? POINT_DONE : POINT_DIVERGED;
-    }
-    record_failure(dir, mot_status_message()[0] ? mot_status_message() : "unknown failure");
-    return POINT_FAILED;
+    else
+        record_failure(dir, mot_status_message()[0] ? mot_status_message() : "unknown failure");
+    if (lock >= 0)
+        close(lock);
+    return outcome;
 }
 
 int sweep_point_outcome(const sweep_ctx *c, size_t point)

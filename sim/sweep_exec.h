@@ -33,8 +33,11 @@ enum { POINT_DONE = 0, POINT_DIVERGED = 1, POINT_FAILED = 2 };
  * (EXIT_OK, EXIT_USAGE, EXIT_FAIL), having printed any error. */
 int sweep_prepare(const sweep_ctx *c, size_t **pending, size_t *n_pending, size_t *skipped);
 
-/* Runs point `point` in this process: removes an unfinished run directory,
- * runs it with mot_run (no progress), then measures the finished directory
+/* Runs point `point` in this process: takes the point's lock
+ * (DIR/runs/.<name>.lock, waiting for a worker of a killed execution to be
+ * gone), removes an unfinished run directory (nothing to do if the run
+ * finished meanwhile), runs it with mot_run (no progress), then measures the
+ * finished directory
  * (T_spec, coverage at T1, Prop 1) into DIR/runs/<name>/sweep_point.json;
  * a run that failed gets a sweep_point.json with status "failed" and the
  * reason. Returns POINT_DONE, POINT_DIVERGED or POINT_FAILED. */

@@ -74,7 +74,8 @@ int mot_config_set(mot_config *c, const char *key, const char *value);
 /* Reads an INI file into `c` (which should hold defaults first). Unknown
  * sections or keys, malformed values and out-of-range values are errors:
  * returns MOT_EINVAL with "config FILE line K: <reason>", or MOT_EIO when the
- * file cannot be read. */
+ * file cannot be read. The [sweep] section is skipped here (src/sweep.h
+ * reads it); every other unknown section is an error. */
 int mot_config_load(mot_config *c, const char *path);
 
 /* Checks the constraints between keys (2N <= d for orthogonal geometry,

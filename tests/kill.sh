@@ -123,7 +123,7 @@ sleep_ms() { sleep "$(($1 / 1000)).$(printf '%03d' $(($1 % 1000)))"; }
 rounds() {
     local name=$1 n=$2 max=$3 ref=$4
     shift 4
-    local dir=$TEST_TMP/$name killed=0 i pid status t0
+    local dir=$TEST_TMP/$name killed=0 i pid status t0 killed_status
     t0=$(now_ms)
     for ((i = 1; i <= n; i++)); do
         rm -rf "$dir"
@@ -135,11 +135,19 @@ rounds() {
         status=0
         { wait "$pid"; } 2>/dev/null || status=$?   # no "Killed" notice
         ((status == 137)) && killed=$((killed + 1))
+        killed_status=$status
         if [[ -d $dir ]]; then
             "$PYTHON3" "$TEST_TMP/check.py" partial "$dir" "$ref" \
                 || fail "$name round $i (killed after $delay ms, exit $status): incomplete files under final names (above)"
         fi
-        expect_exit 0 "$@" >/dev/null
+        status=0
+        "$@" >/dev/null 2>"$TEST_TMP/stderr" || status=$?
+        if ((status != 0)); then
+            echo "re-run: exit $status: $(cat "$TEST_TMP/stderr")"
+            ls -la "$dir" 2>&1 | head -n 40
+            ps -eo pid,pgid,stat,etimes,args | grep -F -- "$dir" | grep -v grep
+            fail "$name round $i (killed after $delay ms, exit of the kill $killed_status): the re-run failed"
+        fi
         "$PYTHON3" "$TEST_TMP/check.py" complete "$dir" "$ref" \
             || fail "$name round $i (killed after $delay ms): the re-run differs from the uninterrupted run (above)"
     done

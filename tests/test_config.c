@@ -1,7 +1,8 @@
 /* test_config.c: the config module and the text parsers under it. Checks
  * that the defaults are MODEL.md's, that every key type parses, that every
  * rejection path returns MOT_EINVAL with a message naming the key (and, in
- * files, the line), that configs/paper.conf is the defaults and lists every
+ * files, the line), that configs/paper.conf is the defaults but for its
+ * calibrated keys and lists every
  * key, and that JSON round trips are exact. Needs no other libmot module. */
 #define _POSIX_C_SOURCE 200809L
 
@@ -624,13 +625,17 @@ static char *read_all(const char *path)
     return s;
 }
 
-/* paper.conf is exactly the defaults and lists every key. */
+/* paper.conf is the defaults except its three calibrated keys (T1, eta,
+ * eta_r; its header says how they were chosen) and lists every key. */
 static void test_paper_conf(void)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/configs/paper.conf", srcdir());
     mot_config c, ref;
     mot_config_defaults(&ref);
+    SET(&ref, "T1", "40");
+    SET(&ref, "eta", "0.3");
+    SET(&ref, "eta_r", "10");
     mot_config_defaults(&c);
     SET(&c, "N", "7");
     SET(&c, "eta", "3");
@@ -949,7 +954,7 @@ int main(void)
     CU_add_test(s, "load errors carry the line", test_load_errors);
     CU_add_test(s, "load I/O errors", test_load_io_errors);
     CU_add_test(s, "load does not validate", test_load_then_validate);
-    CU_add_test(s, "paper.conf is the defaults", test_paper_conf);
+    CU_add_test(s, "paper.conf is the defaults but for T1, eta, eta_r", test_paper_conf);
     CU_add_test(s, "quick.conf", test_quick_conf);
     CU_add_test(s, "JSON round trip is exact", test_json_round_trip);
     CU_add_test(s, "JSON shape", test_json_shape);
