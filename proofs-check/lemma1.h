@@ -2,8 +2,8 @@
  * population loss of a linear expert on the mean-pooled token, computed
  * exactly in MPFR from the law of Definition 1 and the run's own signals,
  * its closed form for the orthogonal geometry, and the check against a
- * moe_noattn plateau and a MoT run. Also the few high-precision linear
- * algebra helpers (mot_hp_*) that the stage III replay shares. */
+ * moe_noattn plateau and a MoT run. The high-precision helpers it solves
+ * with (mot_hp_*) are in hp.h, included here. */
 #ifndef MOT_LEMMA1_H
 #define MOT_LEMMA1_H
 
@@ -13,32 +13,7 @@
 
 #include "check.h"
 #include "config.h"
-
-/* ---- MPFR vectors and matrices (row-major arrays of mpfr_t) ------------- */
-
-/* n values, each initialized to 0 at `prec` bits. NULL on ENOMEM. */
-mpfr_t *mot_hp_alloc(size_t n, mpfr_prec_t prec);
-/* Clears and frees the n values; NULL does nothing. */
-void mot_hp_free(mpfr_t *a, size_t n);
-
-/* Cholesky factorization A = L L^T in place of the symmetric n x n matrix A
- * (row-major; only the lower triangle is read, L is left there and the
- * strict upper triangle is zeroed). With drop_tol = 0 every pivot must be
- * > 0 (A positive definite). With drop_tol > 0, a pivot within
- * drop_tol * (largest diagonal entry) of 0 is taken as an exact zero of a
- * positive semidefinite A: its column of L is set to 0, and the solve below
- * then returns the solution with that coordinate 0, which is exact when the
- * right-hand side lies in the range of A. Returns the number of dropped
- * pivots, or -1 when a pivot is below the threshold (not positive
- * (semi)definite); A is then garbage. */
-long mot_hp_cholesky(mpfr_t *A, size_t n, double drop_tol);
-
-/* Solves L L^T x = b with the factor from mot_hp_cholesky (zero diagonal
- * entries give zero coordinates). x (n) and b (n) may alias; x must be
- * initialized. Rounds to nearest at x's precision. */
-void mot_hp_cholesky_solve(mpfr_t *x, const mpfr_t *L, const mpfr_t *b, size_t n);
-
-/* ---- Lemma 1 ------------------------------------------------------------- */
+#include "hp.h"
 
 /* The exact floor of CHECKS.md for cfg's law (N, L, alpha, beta, kappa,
  * gamma, sigma_p, class_weights) with the signals c, v (N, d) the data were
