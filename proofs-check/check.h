@@ -1,6 +1,6 @@
 /* check.h: what every checker shares. A finished run is read back from its
  * directory (mot_runrec: its config and its CSV tables); each claim of
- * CHECKS.md is one function in its own file that reads a runrec and fills a
+ * the study (README.md, "Checks") is one function in its own file that reads a runrec and fills a
  * verdict (holds, fails or inconclusive), with the measured numbers that
  * decided it and the thresholds used, in one line and as a JSON object.
  * Checkers never train: they only read what a run recorded (and, for the

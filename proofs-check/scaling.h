@@ -1,4 +1,4 @@
-/* scaling.h: the sweep-level checks of CHECKS.md. What a sweep measures of
+/* scaling.h: the sweep-level checks (README.md). What a sweep measures of
  * each finished run (T_spec, coverage of every class at T1, the Prop 1
  * verdict), read back from the run's directory; sweep.csv read back; the
  * T1-scaling fit log T_spec = c + a_eta log lr_scale + a_sigma log sigma0 +
@@ -74,7 +74,7 @@ typedef struct {
     long dof;             /* used - parameters */
 } mot_scaling_fit;
 
-/* The T1-scaling check of CHECKS.md on the rows of sweep.csv (columns
+/* The T1-scaling check on the rows of sweep.csv (columns
  * lr_scale, sigma0, M, T_spec, status; a missing column counts as a key not
  * swept). Least squares (gsl_multifit_linear) of log T_spec on 1 and the
  * logs of the swept keys over the rows with status done and T_spec > 0;

@@ -61,7 +61,7 @@ typedef struct {
     int precision;
 } mot_config;
 
-/* Fills `c` with the defaults of every key (MODEL.md's). Cannot fail. */
+/* Fills `c` with the defaults of every key (docs/model.md's). Cannot fail. */
 void mot_config_defaults(mot_config *c);
 
 /* Sets one key from its text value. `key` is either bare ("eta") or

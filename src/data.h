@@ -1,8 +1,8 @@
 /* data.h: a data set of the N-mixture of classification (Definition 1) and
  * its generator. Tokens are stored sample by sample, token by token: token
- * l (0-based; MODEL.md's x_{l+1}) of sample k is the d-vector at
+ * l (0-based; docs/model.md's x_{l+1}) of sample k is the d-vector at
  * X + (k L + l) d. So X has shape (n, L, d) in C order, the transpose of
- * MODEL.md's d x L matrices, which is what numpy users expect. */
+ * the d x L matrices, which is what numpy users expect. */
 #ifndef MOT_DATA_H
 #define MOT_DATA_H
 

@@ -1,4 +1,4 @@
-/* model.h: the parameters of every model kind of MODEL.md as one layout.
+/* model.h: the parameters of every model kind of docs/model.md as one layout.
  * A model has E feed-forward vectors theta_e (the experts, or the heads of
  * `single`), A attention matrices W_a and, when gated, E router vectors w_e:
  *
