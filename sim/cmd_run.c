@@ -12,7 +12,7 @@
 
 static const char usage[] =
     "usage: mot run CONFIG [--out DIR] [--set key=value ...] [--data DIR] [--init DIR]\n"
-    "               [--routing FILE] [--check]\n\n"
+    "               [--routing FILE] [--threads N] [--check]\n\n"
     "Trains the model CONFIG describes and writes into DIR (default runs/<config name>):\n"
     "config.json, metrics.csv, dispatch.csv, gate.csv, alignment.csv, attention.csv,\n"
     "experts.csv, steps.csv, train_dispatch.csv, timing.csv, the data set and signals\n"
@@ -22,6 +22,8 @@ static const char usage[] =
     "  --data DIR       use the data set saved in DIR instead of generating one\n"
     "  --init DIR       start from DIR/theta_init.npy, W_init.npy, router_init.npy\n"
     "  --routing FILE   replay a recorded routing.npy instead of drawing routing noise\n"
+    "  --threads N      train with N OpenMP threads (default 1); the results are\n"
+    "                   the same, bit for bit, for every N\n"
     "  --check          run `mot check DIR` on the finished run\n\n"
     "Exit status: 0 done (with --check: and every claim holds), 2 bad input\n"
     "(nothing written), 3 training diverged (summary.json records the epoch),\n"
@@ -53,7 +55,7 @@ int cmd_run(int argc, char **argv)
 {
     cli_options opt;
     mot_config cfg;
-    int code = cli_parse(argc, argv, usage, "--data --init --routing --check", &opt, &cfg);
+    int code = cli_parse(argc, argv, usage, "--data --init --routing --threads --check", &opt, &cfg);
     if (code)
         return code < 0 ? EXIT_OK : code;
     /* The data set is made (or loaded) here, so the learning rate can be
@@ -65,7 +67,7 @@ int cmd_run(int argc, char **argv)
     mot_run_options ro = {
         .out_dir = opt.out_dir ? opt.out_dir : cli_default_out(opt.config_path),
         .data_dir = opt.data_dir, .init_dir = opt.init_dir, .routing_path = opt.routing_path,
-        .dataset = ds, .progress = cli_progress, .progress_ctx = "mot run:"};
+        .dataset = ds, .threads = opt.threads, .progress = cli_progress, .progress_ctx = "mot run:"};
     mot_run_result res;
     int status = mot_run(&cfg, &ro, &res);
     mot_dataset_free(ds);

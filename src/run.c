@@ -141,6 +141,8 @@ static int setup(run_state *s, const mot_config *cfg, const mot_run_options *opt
     s->ftest = mot_fwd_alloc(s->model, (*ds)->test, cfg->router_input);
     if (!s->tr || !s->ftest)
         return MOT_ERROR(MOT_ENOMEM, "cannot allocate the trainer");
+    if (opt->threads > 1 && mot_trainer_set_threads(s->tr, opt->threads))
+        return MOT_ENOMEM;
     s->tr->replay = s->replay;
     return MOT_OK;
 }

@@ -17,6 +17,7 @@ typedef struct {
     const char *init_dir;       /* --init: load theta/W/router_init.npy from here, or NULL */
     const char *routing_path;   /* replay this routing.npy instead of drawing noise, or NULL */
     const mot_dataset *dataset; /* use this data set (mot compare), or NULL */
+    int threads;                /* OpenMP threads of an epoch; 0 or 1: serial (same results) */
     /* Called after every training epoch; may be NULL. */
     void (*progress)(void *ctx, int epoch, int T, double objective);
     void *progress_ctx;

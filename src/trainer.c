@@ -22,6 +22,7 @@ mot_trainer *mot_trainer_alloc(const mot_config *cfg, mot_model *m, const mot_da
     size_t n = D->n, E = m->E;
     tr->cfg = cfg, tr->m = m, tr->D = D;
     tr->f = mot_fwd_alloc(m, D, cfg->router_input);
+    tr->b = tr->f ? mot_batch_alloc(m, D, tr->f) : NULL;
     tr->route_rng = mot_rng_alloc(cfg->seed, "route");
     tr->shuffle_rng = mot_rng_alloc(cfg->seed, "shuffle");
     tr->perm = malloc(n * sizeof *tr->perm);
@@ -32,7 +33,7 @@ mot_trainer *mot_trainer_alloc(const mot_config *cfg, mot_model *m, const mot_da
     tr->noise = malloc(E * sizeof *tr->noise);
     tr->lossE = malloc(E * sizeof *tr->lossE);
     tr->r = malloc(m->d * sizeof *tr->r);
-    if (!tr->f || !tr->route_rng || !tr->shuffle_rng || !tr->perm || !tr->route || !tr->count
+    if (!tr->f || !tr->b || !tr->route_rng || !tr->shuffle_rng || !tr->perm || !tr->route || !tr->count
         || !tr->dispatch || !tr->C || !tr->noise || !tr->lossE || !tr->r) {
         mot_trainer_free(tr);
         return NULL;
@@ -46,6 +47,7 @@ void mot_trainer_free(mot_trainer *tr)
 {
     if (!tr)
         return;
+    mot_batch_free(tr->b);
     mot_fwd_free(tr->f);
     gsl_rng_free(tr->route_rng);
     gsl_rng_free(tr->shuffle_rng);
@@ -116,8 +118,31 @@ static void backward_expert(mot_trainer *tr, size_t k, size_t e, double ct, doub
         mot_block_backward(m->gW + a * d * d, NULL, tr->r, cw, s, z, X, theta, L, d);
 }
 
+int mot_trainer_set_threads(mot_trainer *tr, int threads)
+{
+    return mot_batch_set_threads(tr->b, threads);
+}
+
+/* The fast gradients, the gate being current (mot_batch_gate). */
+static double batch_gradients(mot_trainer *tr, const size_t *idx, size_t B, unsigned groups)
+{
+    const mot_config *cfg = tr->cfg;
+    mot_batch_rule rule = {cfg->loss, cfg->gate, cfg->grad_norm};
+    if (tr->m->gated)
+        count_routes(tr, idx, B);
+    return mot_batch_gradients(tr->b, tr->m, tr->D, &rule, tr->route, tr->count, idx, B, groups);
+}
+
 void mot_trainer_gradients(mot_trainer *tr, const size_t *idx, size_t B,
                            unsigned groups, double *loss)
+{
+    if (tr->m->gated)
+        mot_batch_gate(tr->b, tr->m, idx, B);
+    *loss = batch_gradients(tr, idx, B, groups);
+}
+
+void mot_trainer_gradients_naive(mot_trainer *tr, const size_t *idx, size_t B,
+                                 unsigned groups, double *loss)
 {
     mot_model *m = tr->m;
     const mot_config *cfg = tr->cfg;
@@ -200,7 +225,7 @@ static void route_batch(mot_trainer *tr, int t, const size_t *idx, size_t B)
         } else {
             for (size_t j = 0; j < E; j++)
                 tr->noise[j] = tr->cfg->lambda_r * gsl_rng_uniform(tr->route_rng);
-            e = mot_gate_choose(tr->f->H + k * E, tr->noise, E);
+            e = mot_gate_choose(tr->b->H + i * E, tr->noise, E);
         }
         tr->route[k] = (int)e;
         tr->dispatch[(size_t)tr->D->cls[k] * E + e]++;
@@ -246,12 +271,11 @@ static int step(mot_trainer *tr, int t, const size_t *idx, size_t B, unsigned gr
     mot_model *m = tr->m;
     const mot_config *cfg = tr->cfg;
     size_t d = m->d;
-    if (m->gated) {
-        mot_fwd_gate(tr->f, m, idx, B);
+    if (m->gated) { /* the gate once: routing and gradients share it */
+        mot_batch_gate(tr->b, m, idx, B);
         route_batch(tr, t, idx, B);
     }
-    double loss;
-    mot_trainer_gradients(tr, idx, B, groups, &loss);
+    double loss = batch_gradients(tr, idx, B, groups);
     tr->gnorm[0] = groups & MOT_GROUP_THETA ? group_norm(m->gtheta, m->E * d) : 0;
     tr->gnorm[1] = groups & MOT_GROUP_W ? group_norm(m->gW, m->A * d * d) : 0;
     tr->gnorm[2] = groups & MOT_GROUP_ROUTER ? group_norm(m->gw, m->E * d) : 0;

@@ -12,6 +12,7 @@
 
 #include <gsl/gsl_rng.h>
 
+#include "batch.h"
 #include "config.h"
 #include "data.h"
 #include "fwd.h"
@@ -21,7 +22,8 @@ typedef struct {
     const mot_config *cfg;
     mot_model *m;
     const mot_data *D;
-    mot_fwd *f;               /* forward cache on D */
+    mot_fwd *f;               /* forward cache on D (the recorder's, and the distinct queries) */
+    mot_batch *b;             /* the fast step (batch.h) */
     gsl_rng *route_rng;       /* exploration noise */
     gsl_rng *shuffle_rng;     /* mini-batch order */
     const int *replay;        /* (T, n) routing to replay instead of drawing, or NULL */
@@ -40,6 +42,10 @@ typedef struct {
 mot_trainer *mot_trainer_alloc(const mot_config *cfg, mot_model *m, const mot_data *D);
 void mot_trainer_free(mot_trainer *tr);
 
+/* The OpenMP threads of an epoch (>= 1). The result does not depend on
+ * it, bit for bit. MOT_OK or MOT_ENOMEM. */
+int mot_trainer_set_threads(mot_trainer *tr, int threads);
+
 /* Runs epoch t. Returns MOT_OK, or MOT_EDIVERGED (message names the epoch
  * and the parameter group) when the loss or a gradient is not finite; the
  * parameters are then left as they were before the failing step. Also
@@ -53,6 +59,12 @@ int mot_trainer_epoch(mot_trainer *tr, int t);
  * first); *loss receives the batch's mean loss. Computes the forward first. */
 void mot_trainer_gradients(mot_trainer *tr, const size_t *idx, size_t B,
                            unsigned groups, double *loss);
+
+/* The same as mot_trainer_gradients, the plain way: the cached forward of
+ * fwd.h, then sample by sample through mot_block_backward. The reference
+ * the fast step is tested against; training does not use it. */
+void mot_trainer_gradients_naive(mot_trainer *tr, const size_t *idx, size_t B,
+                                 unsigned groups, double *loss);
 
 /* The objective whose gradient mot_trainer_gradients returns for `group`
  * (one MOT_GROUP_* flag), at the current parameters and tr->route: for

@@ -144,7 +144,9 @@ user_error '--set expects key=value' '"=1"' -- run "$Q" --set =1
 user_error '--set needs a value' -- run "$Q" --set
 user_error '--data needs a value' -- run "$Q" --data
 user_error '--check is not an option of this command' -- gen "$Q" --check
-user_error '--threads is not an option of this command' -- run "$Q" --threads 2
+user_error '--threads is not an option of this command' -- gen "$Q" --threads 2
+user_error '--threads must be an integer in 1..1024' '"0"' -- run "$Q" --threads 0
+user_error '--threads must be an integer in 1..1024' '"2x"' -- bench "$Q" --threads 2x
 user_error 'unknown command "frobnicate"' -- frobnicate "$Q"
 user_error 'unknown argument --bogus' -- demo --bogus
 user_error 'takes no arguments' 'extra' -- keys extra

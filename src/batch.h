@@ -1,0 +1,121 @@
+/* batch.h: the trainer's fast step. For one batch it computes the gate,
+ * then, given the routing, every expert's output, the loss and the gradients
+ * of section 6.3, with the same equations as the per-sample reference
+ * (mot_trainer_gradients_naive) but organized for speed:
+ *
+ * - Caches over the data set, each recomputed only when what it depends on
+ *   changed: the attention weights S of every view and the attended tokens
+ *   Z (W's version; W is frozen in stages I and III), and the token
+ *   projections T[e][k][l] = theta_e^T x_{k,l} (theta's content; frozen in
+ *   stage II).
+ * - While theta trains, f_e = theta_e^T z_e from Z. While it is frozen,
+ *   f_e = sum_l s_l T[e][l], so that the attended tokens of the E views need
+ *   not be formed after each change of W; T comes from one dgemm over many
+ *   samples. When Z would not fit MOT_BATCH_Z_BUDGET, T serves throughout.
+ * - Exact shortcuts when queries repeat (generated data has N distinct
+ *   x_1): W_a^T x_1 once per distinct query, and the W gradient
+ *   sum_k c_k x_{k,1} phi_k^T as sum_q x_q (sum_{k: x_{k,1} = x_q} c_k phi_k)^T;
+ *   with router_input = query, the gate's logits once per distinct query
+ *   and its gradient sum_k c_k x_{k,1} as sum_q (sum_{k: x_{k,1} = x_q} c_k) x_q.
+ *   use_unique = 0 selects the general path, which handles any data.
+ * - OpenMP over tasks: the batch is cut into tasks of a size that depends
+ *   only on the batch (never on the thread count); each task writes its own
+ *   rows and its own partial sums, and partial sums are added in task
+ *   order. So the result is the same, bit for bit, for any thread count.
+ *
+ * It is not a forward for recording (fwd.h is) and keeps no results beyond
+ * the step's buffers. Allocated once per (model, data set); nothing below
+ * allocates. */
+#ifndef MOT_BATCH_H
+#define MOT_BATCH_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "data.h"
+#include "fwd.h"
+#include "model.h"
+
+/* Queries at most this many distinct values use the distinct-query path. */
+#define MOT_BATCH_MAX_QUERIES 64
+/* Models with several views cache their attended tokens (V n d doubles)
+ * only up to this many bytes; above it the outputs come from T. */
+#define MOT_BATCH_Z_BUDGET ((size_t)256 << 20)
+/* A batch is cut into at most this many tasks (the partial sums' count). */
+#define MOT_BATCH_MAX_TASKS 64
+
+typedef struct mot_batch_scratch mot_batch_scratch;
+
+typedef struct {
+    size_t n, L, d, E, A, V;   /* samples, tokens, dimension, experts, W's, views */
+    int gated;
+    mot_model_kind kind;
+    int threads;               /* OpenMP threads of a step (1: serial) */
+    int use_unique;            /* distinct-query shortcuts allowed (default 1) */
+    int use_z;                 /* outputs from the cached Z while theta trains (default: when
+                                * Z was allocated; 0 for the T path) */
+    const mot_fwd *f;          /* the data set's distinct queries and router inputs */
+    /* caches over the data set, by sample */
+    double *S;                 /* (n, V, L) attention weights */
+    unsigned long *sstamp;     /* (n) W version S was computed at */
+    double *Z;                 /* (n, V, d) attended tokens, when they fit MOT_BATCH_Z_BUDGET */
+    unsigned long *zstamp;     /* (n) W version Z was computed at */
+    double *T;                 /* (E, n, L) token projections, models with V > 1 */
+    unsigned long *tstamp;     /* (n) theta version T was computed at */
+    double *theta_seen;        /* (E, d) theta of the current theta version */
+    unsigned long theta_version;
+    double *Qu;                /* (nq, A d) W_a^T x_q of the distinct queries */
+    unsigned long qu_version;
+    /* the step, in batch order */
+    double *H, *P;             /* (n, E) gate logits, probabilities */
+    double *Rg;                /* (n, d) router rows of a mini-batch */
+    double *F;                 /* (n, E) expert outputs */
+    double *C;                 /* (n, E) gate coefficients */
+    double *part;              /* (MAX_TASKS, 2 E d + 2 + MAX_QUERIES E) partial gtheta, gw,
+                                * loss, flops, gate coefficients by query */
+    double *Cq;                /* (2 MAX_QUERIES, E) gate coefficients by query; scratch */
+    double *Phi;               /* (n Hc, d) c_k phi_k, sorted by view */
+    double *X1g;               /* (n Hc, d) their queries x_{k,1} (general path) */
+    size_t *rowk, *pos;        /* (n Hc) sample of each Phi row; (n Hc) row of each contribution */
+    size_t *voff;              /* (V + 1) first Phi row of each view */
+    double *Pq;                /* (V, MAX_QUERIES, d) Phi summed by query */
+    size_t sub;                /* samples per sub-chunk of a task (cache-sized) */
+    double flops;              /* floating-point operations done so far (additions and
+                                * multiplications counted from the sizes; exp not counted):
+                                * the caller may reset it */
+    int nscratch;
+    mot_batch_scratch **scratch;
+} mot_batch;
+
+/* Allocates the step of model m on data set D, whose distinct queries and
+ * router inputs f (a forward cache on D) lists; m, D and f must outlive it.
+ * NULL on ENOMEM. */
+mot_batch *mot_batch_alloc(const mot_model *m, const mot_data *D, const mot_fwd *f);
+void mot_batch_free(mot_batch *b);
+
+/* Sets the number of OpenMP threads of a step (>= 1; without OpenMP the
+ * step is serial whatever this says). Allocates their scratch: MOT_OK or
+ * MOT_ENOMEM (the previous count is kept). */
+int mot_batch_set_threads(mot_batch *b, int threads);
+
+/* Gate logits H and probabilities P of the batch idx[0..B) (NULL: all n
+ * samples in order), rows in batch order. Gated models only. */
+void mot_batch_gate(mot_batch *b, const mot_model *m, const size_t *idx, size_t B);
+
+/* How the gradients are formed: the configuration's choices. */
+typedef struct {
+    mot_loss_kind loss;
+    mot_gate_kind gate;
+    mot_grad_norm norm;
+} mot_batch_rule;
+
+/* Given H, P of mot_batch_gate for the same batch and the routing route[k]
+ * (by sample; ignored for `single`), writes into m->grads (zeroed first)
+ * the gradients of `groups` (MOT_GROUP_* flags) and returns the batch's
+ * mean loss. `count` (E) holds the number of samples of the batch routed
+ * to each expert. */
+double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
+                           const mot_batch_rule *rule, const int *route, const size_t *count,
+                           const size_t *idx, size_t B, unsigned groups);
+
+#endif

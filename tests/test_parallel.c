@@ -1,0 +1,321 @@
+/* test_parallel.c: the fast step (batch.c) against its references. Its
+ * gradients equal the per-sample reference mot_trainer_gradients_naive
+ * (every model kind, both gates, both losses, both normalizations, both
+ * router inputs, full and mini-batch, through Z and through T, with and
+ * without the distinct-query
+ * shortcuts, on generated data and on data whose queries never repeat) to
+ * 1e-12; its outputs and attention equal mot_block_forward's; its caches
+ * follow changes of W and theta; the shortcuts' epochs equal the general
+ * path's; and epochs with 2, 3 or 4 OpenMP threads equal the serial epochs
+ * bit for bit (parameters, routing, objective, gradient norms). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/CUnit.h>
+#include <gsl/gsl_randist.h>
+
+#include "assert_close.h"
+#include "batch.h"
+#include "block.h"
+#include "config.h"
+#include "model.h"
+#include "rng.h"
+#include "status.h"
+#include "store.h"
+#include "trainer.h"
+
+typedef struct {
+    mot_config cfg;
+    mot_dataset *ds;
+    mot_model *m;
+    mot_trainer *tr;
+} instance;
+
+/* A small instance with random parameters (attention and gate not uniform)
+ * and a random routing that gives every expert a sample. distinct: make
+ * every query x_1 different, so the general path is the only one. */
+static void instance_make_rin(instance *I, mot_model_kind kind, mot_gate_kind gate,
+                              mot_loss_kind loss, mot_grad_norm norm, int distinct,
+                              mot_router_input rin)
+{
+    mot_config *c = &I->cfg;
+    mot_config_defaults(c);
+    c->router_input = rin;
+    c->N = 3, c->d = 9, c->L = 5, c->n_train = 150, c->n_test = 4, c->M = 4, c->heads = 3;
+    c->T1 = 2, c->T2 = 4, c->T = 6;
+    c->model = kind, c->gate = gate, c->loss = loss, c->grad_norm = norm;
+    c->seed = test_seed();
+    I->ds = mot_dataset_make(c);
+    CU_ASSERT_FATAL(I->ds != NULL);
+    gsl_rng *r = mot_rng_alloc(c->seed, "test-params");
+    if (distinct)
+        for (size_t k = 0; k < I->ds->train->n; k++)
+            I->ds->train->X[k * c->L * c->d] += 1e-3 * (double)(k + 1);
+    I->m = mot_model_alloc(c);
+    CU_ASSERT_FATAL(I->m != NULL);
+    I->tr = mot_trainer_alloc(c, I->m, I->ds->train);
+    CU_ASSERT_FATAL(I->tr != NULL);
+    for (size_t i = 0; i < I->m->n_params; i++)
+        I->m->params[i] = gsl_ran_gaussian(r, 0.4);
+    mot_model_touch(I->m);
+    for (size_t k = 0; k < I->ds->train->n; k++)
+        I->tr->route[k] = (int)(k < I->m->E ? k : gsl_rng_uniform_int(r, I->m->E));
+    gsl_rng_free(r);
+}
+
+static void instance_make(instance *I, mot_model_kind kind, mot_gate_kind gate, mot_loss_kind loss,
+                          mot_grad_norm norm, int distinct)
+{
+    instance_make_rin(I, kind, gate, loss, norm, distinct, MOT_ROUTER_QUERY);
+}
+
+static void instance_free(instance *I)
+{
+    mot_trainer_free(I->tr);
+    mot_model_free(I->m);
+    mot_dataset_free(I->ds);
+}
+
+/* Fast against naive gradients of every group on batch idx[0..B). */
+static int compare_gradients(instance *I, const size_t *idx, size_t B, const char *what)
+{
+    mot_model *m = I->m;
+    unsigned all = MOT_GROUP_THETA | MOT_GROUP_W | MOT_GROUP_ROUTER;
+    double *want = malloc(m->n_params * sizeof *want), lw, lf;
+    mot_trainer_gradients_naive(I->tr, idx, B, all, &lw);
+    memcpy(want, m->grads, m->n_params * sizeof *want);
+    mot_trainer_gradients(I->tr, idx, B, all, &lf);
+    double big = 0;
+    for (size_t i = 0; i < m->n_params; i++)
+        big = fmax(big, fabs(want[i]));
+    int ok = assert_close_array(m->grads, want, m->n_params, 1e-12, 1e-12 * big, what)
+           && assert_close_array(&lf, &lw, 1, 1e-12, 0, what);
+    free(want);
+    return ok;
+}
+
+static void test_fast_equals_naive(void)
+{
+    static const size_t sub[11] = {3, 0, 7, 11, 2, 20, 5, 1, 14, 149, 80};
+    int bad = 0;
+    for (int kind = 0; kind < 4; kind++)
+        for (int gate = 0; gate < 2; gate++)
+            for (int loss = 0; loss < 2; loss++)
+                for (int norm = 0; norm < 2; norm++)
+                    for (int distinct = 0; distinct < 4; distinct++) {
+                        if (kind == MOT_MODEL_SINGLE && (gate || norm || distinct > 1))
+                            continue; /* no gate: the same model */
+                        instance I; /* distinct 2, 3: router_input = sum */
+                        instance_make_rin(&I, kind, gate, loss, norm, distinct & 1,
+                                          distinct > 1 ? MOT_ROUTER_SUM : MOT_ROUTER_QUERY);
+                        for (int unique = 0; unique < 2; unique++)
+                            for (int usez = 0; usez < 2; usez++)
+                                for (int mb = 0; mb < 2; mb++) {
+                                    I.tr->b->use_unique = unique;
+                                    I.tr->b->use_z = usez;
+                                    char what[128];
+                                    snprintf(what, sizeof what,
+                                             "kind %d gate %d loss %d norm %d distinct %d unique %d "
+                                             "z %d batch %d", kind, gate, loss, norm, distinct,
+                                             unique, usez, mb);
+                                    bad += !compare_gradients(&I, mb ? sub : NULL,
+                                                              mb ? 11 : I.ds->train->n, what);
+                                }
+                        instance_free(&I);
+                    }
+    CU_ASSERT_EQUAL(bad, 0);
+}
+
+/* The caches follow the parameters: after theta changes (without a touch:
+ * theta has no version) and after W changes (with one), the fast step
+ * still equals the reference, in the stage-II pattern (W trains, T cached)
+ * and the stage-I pattern (theta trains, Z cached). */
+static void test_caches_follow_changes(void)
+{
+    for (int kind = 0; kind < 4; kind++) {
+        instance I;
+        instance_make(&I, kind, MOT_GATE_COMPETE, MOT_LOSS_SQUARED, MOT_NORM_EXPERT, 0);
+        mot_model *m = I.m;
+        size_t n = I.ds->train->n;
+        double loss;
+        for (int round = 0; round < 3; round++) {
+            unsigned g1 = MOT_GROUP_W | MOT_GROUP_ROUTER, g2 = MOT_GROUP_THETA | MOT_GROUP_ROUTER;
+            mot_trainer_gradients(I.tr, NULL, n, g1, &loss); /* fills T */
+            mot_trainer_gradients(I.tr, NULL, n, g2, &loss);/* fills Z */
+            m->theta[round] += 0.25;
+            CU_ASSERT(compare_gradients(&I, NULL, n, "after theta changed"));
+            if (m->A) {
+                m->W[round * 3] -= 0.5;
+                mot_model_touch(m);
+                CU_ASSERT(compare_gradients(&I, NULL, n, "after W changed"));
+            }
+        }
+        instance_free(&I);
+    }
+}
+
+/* After a step, the outputs F (batch order) and the attention S of the fast
+ * step are mot_block_forward's, sample by sample. */
+static void test_outputs_match_block_forward(void)
+{
+    for (int kind = 0; kind < 4; kind++)
+        for (int distinct = 0; distinct < 2; distinct++) {
+            instance I;
+            instance_make(&I, kind, MOT_GATE_COMPETE, MOT_LOSS_SQUARED, MOT_NORM_EXPERT, distinct);
+            mot_model *m = I.m;
+            const mot_data *D = I.ds->train;
+            const mot_batch *b = I.tr->b;
+            size_t d = D->d, L = D->L, E = m->E, bad = 0;
+            double loss, z[9], s[5], q[9];
+            for (int usez = 0; usez < 2; usez++) {
+                I.tr->b->use_z = usez;
+                mot_model_touch(m);
+                mot_trainer_gradients(I.tr, NULL, D->n, MOT_GROUP_THETA | MOT_GROUP_ROUTER, &loss);
+                for (size_t k = 0; k < D->n; k++)
+                    for (size_t e = 0; e < E; e++) {
+                        size_t a = mot_model_view_of(m, e);
+                        double f = mot_block_forward(z, s, q, D->X + k * L * d, mot_model_W(m, a),
+                                                     m->theta + e * d, L, d);
+                        bad += !assert_close_array(b->F + k * E + e, &f, 1, 1e-12, 1e-14, "f");
+                        bad += !assert_close_array(b->S + (k * b->V + a) * L, s, L, 1e-12, 1e-14, "s");
+                    }
+            }
+            CU_ASSERT_EQUAL(bad, 0);
+            instance_free(&I);
+        }
+}
+
+/* A run of `epochs` epochs of kind with `threads` threads, from the same
+ * seed: its parameters, the last routing, objectives and gradient norms. */
+typedef struct {
+    double *params, objective[8], gnorm[8][3];
+    int *route;
+} trace;
+
+static void run_epochs(trace *out, mot_model_kind kind, mot_gate_kind gate, int batch,
+                       int threads, int unique, int epochs)
+{
+    instance I;
+    instance_make(&I, kind, gate, MOT_LOSS_LOGISTIC, MOT_NORM_EXPERT, 0);
+    I.cfg.batch = batch;
+    I.cfg.lr_scale = 0.5;
+    I.cfg.T1 = 2, I.cfg.T2 = 5, I.cfg.T = epochs;
+    I.tr->b->use_unique = unique;
+    CU_ASSERT_FATAL(mot_trainer_set_threads(I.tr, threads) == MOT_OK);
+    for (int t = 0; t < epochs; t++) {
+        CU_ASSERT_FATAL(mot_trainer_epoch(I.tr, t) == MOT_OK);
+        out->objective[t] = I.tr->objective;
+        memcpy(out->gnorm[t], I.tr->gnorm, sizeof out->gnorm[t]);
+    }
+    size_t n = I.ds->train->n;
+    out->params = malloc(I.m->n_params * sizeof *out->params);
+    out->route = malloc(n * sizeof *out->route);
+    memcpy(out->params, I.m->params, I.m->n_params * sizeof *out->params);
+    memcpy(out->route, I.tr->route, n * sizeof *out->route);
+    instance_free(&I);
+}
+
+static size_t n_params_of(mot_model_kind kind)
+{
+    instance I;
+    instance_make(&I, kind, MOT_GATE_COMPETE, MOT_LOSS_SQUARED, MOT_NORM_EXPERT, 0);
+    size_t np = I.m->n_params;
+    instance_free(&I);
+    return np;
+}
+
+/* Every stage of every kind, full batch and mini-batches (one of which is
+ * smaller than a task), compete and switch: 2, 3 and 4 threads give the
+ * serial epochs bit for bit. */
+static void test_threads_bit_identical(void)
+{
+    enum { EPOCHS = 8 };
+    int bad = 0;
+    for (int kind = 0; kind < 4; kind++)
+        for (int gate = 0; gate < 2; gate++)
+            for (int bi = 0; bi < 3; bi++) {
+                static const int batches[3] = {0, 40, 7};
+                size_t np = n_params_of(kind);
+                trace ref, got;
+                run_epochs(&ref, kind, gate, batches[bi], 1, 1, EPOCHS);
+                for (int threads = 2; threads <= 4; threads++) {
+                    run_epochs(&got, kind, gate, batches[bi], threads, 1, EPOCHS);
+                    int same = !memcmp(ref.params, got.params, np * sizeof(double))
+                            && !memcmp(ref.route, got.route, 150 * sizeof(int))
+                            && !memcmp(ref.objective, got.objective, sizeof ref.objective)
+                            && !memcmp(ref.gnorm, got.gnorm, sizeof ref.gnorm);
+                    if (!same)
+                        fprintf(stderr, "\nkind %d gate %d batch %d: %d threads differ from 1\n",
+                                kind, gate, batches[bi], threads);
+                    bad += !same;
+                    free(got.params), free(got.route);
+                }
+                free(ref.params), free(ref.route);
+            }
+    CU_ASSERT_EQUAL(bad, 0);
+}
+
+/* Training with the distinct-query shortcuts and without them ends at the
+ * same parameters (to rounding) and routes alike. */
+static void test_shortcuts_equal_general_path(void)
+{
+    enum { EPOCHS = 8 };
+    for (int kind = 0; kind < 4; kind++) {
+        size_t np = n_params_of(kind);
+        trace a, b;
+        run_epochs(&a, kind, MOT_GATE_COMPETE, 0, 1, 1, EPOCHS);
+        run_epochs(&b, kind, MOT_GATE_COMPETE, 0, 2, 0, EPOCHS);
+        double big = 0;
+        for (size_t i = 0; i < np; i++)
+            big = fmax(big, fabs(b.params[i]));
+        CU_ASSERT(assert_close_array(a.params, b.params, np, 1e-11, 1e-12 * big, "shortcut vs general"));
+        CU_ASSERT(memcmp(a.route, b.route, 150 * sizeof(int)) == 0);
+        free(a.params), free(a.route), free(b.params), free(b.route);
+    }
+}
+
+/* The work counter: one full-batch stage-II step of mot with the shortcuts
+ * (router_input = query) counts exactly what batch.c's table says. */
+static void test_flop_count(void)
+{
+    instance I;
+    instance_make(&I, MOT_MODEL_MOT, MOT_GATE_COMPETE, MOT_LOSS_SQUARED, MOT_NORM_EXPERT, 0);
+    mot_batch *b = I.tr->b;
+    size_t n = I.ds->train->n, d = b->d, L = b->L, E = b->E, nq = I.tr->f->nq;
+    double loss;
+    /* first: fill T (theta frozen in stage II), then time a stage-II step */
+    mot_trainer_gradients(I.tr, NULL, n, MOT_GROUP_W | MOT_GROUP_ROUTER, &loss);
+    mot_model_touch(I.m);
+    b->flops = 0;
+    mot_trainer_gradients(I.tr, NULL, n, MOT_GROUP_W | MOT_GROUP_ROUTER, &loss);
+    size_t nt = (n + 15) / 16, used = 0;
+    for (size_t e = 0; e < E; e++)
+        used += I.tr->count[e] > 0;
+    double want = 2.0 * nq * E * d                       /* gate, per query */
+                + 2.0 * nq * E * d * d                   /* W_a^T x_q */
+                + 2.0 * n * E * L * d                    /* scores */
+                + 2.0 * n * E * L                        /* outputs from T */
+                + n * (2.0 * L * d + d)                  /* phi */
+                + (double)n * E + (double)nt * nq * E    /* router, by query */
+                + 2.0 * nq * E * d + (double)E * d
+                + n * (double)d + used * 2.0 * nq * d * d; /* W by query */
+    CU_ASSERT_DOUBLE_EQUAL(b->flops, want, 0.5);
+    instance_free(&I);
+}
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 1;
+    CU_pSuite s = CU_add_suite("fast step", NULL, NULL);
+    CU_add_test(s, "gradients equal the per-sample reference", test_fast_equals_naive);
+    CU_add_test(s, "caches follow changes of theta and W", test_caches_follow_changes);
+    CU_add_test(s, "outputs and attention equal mot_block_forward", test_outputs_match_block_forward);
+    CU_add_test(s, "distinct-query shortcuts equal the general path", test_shortcuts_equal_general_path);
+    CU_add_test(s, "the work counter", test_flop_count);
+    CU_pSuite p = CU_add_suite("threads", NULL, NULL);
+    CU_add_test(p, "2, 3, 4 threads equal 1 thread bit for bit", test_threads_bit_identical);
+    return run_cunit_suites();
+}
