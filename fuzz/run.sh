@@ -36,7 +36,7 @@ read -r -a dep_libs <<< "${FUZZ_LIBS:--lgsl -lgslcblas -ljansson -linih -lmpfr -
 
 # The library code the parsers use (sweep.c, when it exists, is built on
 # its own and linked only into fuzz_sweep).
-lib=(status config parse io npy store data rng signals model)
+lib=(status config config_json parse io npy store data rng signals model)
 harnesses=(config set npy store)
 if [[ -f $srcdir/src/sweep.h && -f $srcdir/src/sweep.c ]]; then
     harnesses+=(sweep)

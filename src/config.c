@@ -1,9 +1,10 @@
-/* config.c: the key table and everything that reads it (see config.h). To
- * add a knob: a field in mot_config, one line in `keys` below (the key's name
- * is the field's name), and the key in configs/paper.conf; the setter, the
- * INI and JSON readers, the JSON writer and the README table follow from the
- * line. Constraints between keys go in mot_config_validate. This file does
- * not know what the knobs do; the text parsing itself is in parse.c. */
+/* config.c: the key table and everything that reads it but JSON (see
+ * config.h). To add a knob: a field in mot_config, one line in `config_keys`
+ * below (the key's name is the field's name), and the key in
+ * configs/paper.conf; the setter, the INI and JSON readers, the JSON writer
+ * (config_json.c, through config_table.h) and the README table follow from
+ * the line. Constraints between keys go in mot_config_validate. This file
+ * does not know what the knobs do; the text parsing itself is in parse.c. */
 #include "config.h"
 
 #include <ctype.h>
@@ -15,27 +16,11 @@
 
 #include <ini.h>
 
+#include "config_table.h"
 #include "parse.h"
 #include "status.h"
 
-typedef enum { KEY_INT, KEY_REAL, KEY_BOOL, KEY_ENUM, KEY_LIST, KEY_ULONG } key_type;
-
 static const char *const type_names[] = {"int", "real", "bool", "enum", "real-list", "ulong"};
-
-enum { LO_OPEN = 1, HI_OPEN = 2 };
-
-typedef struct {
-    const char *section;
-    const char *name;           /* also the field's name */
-    key_type type;
-    size_t offset;              /* of the field in mot_config */
-    const char *def;            /* default, as text: parsed by the setter */
-    double min, max;            /* KEY_INT, KEY_REAL; KEY_LIST: entries >= min */
-    int open;                   /* KEY_REAL: LO_OPEN, HI_OPEN bits */
-    const char *const *names;   /* KEY_ENUM: names in enum order, NULL-ended */
-    size_t count_offset;        /* KEY_LIST: the int field holding the length */
-    const char *meaning;
-} key_info;
 
 /* Enum fields are written through an int pointer. */
 #define INT_SIZED(t) _Static_assert(sizeof(t) == sizeof(int), #t " is not int-sized")
@@ -47,13 +32,6 @@ INT_SIZED(mot_loss_kind);
 INT_SIZED(mot_stage3);
 INT_SIZED(mot_schedule);
 INT_SIZED(mot_grad_norm);
-
-/* Seeds go to JSON as integers, which jansson holds in a long long. */
-#if ULONG_MAX > LLONG_MAX
-#define SEED_MAX ((unsigned long)LLONG_MAX)
-#else
-#define SEED_MAX ULONG_MAX
-#endif
 
 static const char *const geometry_names[] = {"orthogonal", "conflict", "correlated", NULL};
 static const char *const model_names[] = {"mot", "single", "moe_noattn", "moe_ffn", NULL};
@@ -73,7 +51,7 @@ static const char *const norm_names[] = {"expert", "global", NULL};
 #define K_ULONG(s, f, def, m) {s, #f, KEY_ULONG, OFF(f), def, 0, 0, 0, NULL, 0, m}
 #define INF INFINITY
 
-static const key_info keys[] = {
+const key_info config_keys[] = {
     K_INT("data", N, "4", 1, MOT_MAX_CLASSES, "number of classes"),
     K_INT("data", d, "32", 2, 4096, "dimension of tokens and signals"),
     K_INT("data", L, "8", 4, 1024, "tokens per sample"),
@@ -132,11 +110,12 @@ static const key_info keys[] = {
     K_INT("check", precision, "256", 53, 100000, "MPFR precision in bits"),
 };
 
-#define NKEYS (sizeof keys / sizeof keys[0])
+#define NKEYS (sizeof config_keys / sizeof config_keys[0])
+const size_t config_nkeys = NKEYS;
 
 static const char *const sections[] = {"data", "model", "train", "output", "check"};
 
-static int is_section(const char *s, size_t n)
+int config_is_section(const char *s, size_t n)
 {
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
         if (strlen(sections[i]) == n && strncmp(s, sections[i], n) == 0)
@@ -145,15 +124,15 @@ static int is_section(const char *s, size_t n)
 }
 
 /* The key named `name` (bare, no section), or NULL. */
-static const key_info *find_key(const char *name)
+const key_info *config_find_key(const char *name)
 {
     for (size_t i = 0; i < NKEYS; i++)
-        if (strcmp(keys[i].name, name) == 0)
-            return &keys[i];
+        if (strcmp(config_keys[i].name, name) == 0)
+            return &config_keys[i];
     return NULL;
 }
 
-static int count_names(const key_info *k)
+int config_count_names(const key_info *k)
 {
     int n = 0;
     while (k->names[n])
@@ -206,8 +185,7 @@ static void allowed_text(const key_info *k, char *buf, size_t size)
 /* Text from the input for a one-line message: its first 80 characters,
  * control characters (a newline, a carriage return, an escape sequence)
  * written as \xNN, then "..." if there is more. Returns buf. */
-#define SHOWN_CAP (80 * 4 + 4)
-static const char *shown(const char *s, size_t n, char buf[SHOWN_CAP])
+const char *config_shown(const char *s, size_t n, char buf[SHOWN_CAP])
 {
     size_t o = 0, i;
     for (i = 0; i < n && i < 80; i++) {
@@ -223,7 +201,7 @@ static const char *shown(const char *s, size_t n, char buf[SHOWN_CAP])
 
 /* Records "<key> must be <what it must be> (got <got>)", returns MOT_EINVAL.
  * `got` is cut to a readable length; `quote` puts it in double quotes. */
-static int reject(const key_info *k, const char *got, int quote)
+int config_reject(const key_info *k, const char *got, int quote)
 {
     static const char *const kind[] = {
         [KEY_INT] = "an integer ", [KEY_REAL] = "a real ", [KEY_BOOL] = "a boolean: ",
@@ -235,39 +213,39 @@ static int reject(const key_info *k, const char *got, int quote)
     const char *q = quote ? "\"" : "";
     char buf[SHOWN_CAP];
     return MOT_ERROR(MOT_EINVAL, "%s must be %s%s%s (got %s%s%s)", k->name, kind[k->type], in, allowed,
-                     q, shown(got, strlen(got), buf), q);
+                     q, config_shown(got, strlen(got), buf), q);
 }
 
-static int wrong_section(const key_info *k, const char *section, size_t n)
+int config_wrong_section(const key_info *k, const char *section, size_t n)
 {
     char buf[SHOWN_CAP];
     return MOT_ERROR(MOT_EINVAL, "key \"%s\" belongs in section [%s], not [%s]", k->name, k->section,
-                     shown(section, n, buf));
+                     config_shown(section, n, buf));
 }
 
 /* Parses `text` as the value of `k` and stores it; on error `c` is
  * unchanged. The only path by which text becomes a value. */
-static int set_entry(mot_config *c, const key_info *k, const char *text)
+int config_set_entry(mot_config *c, const key_info *k, const char *text)
 {
     char *field = (char *)c + k->offset;
     switch (k->type) {
     case KEY_INT: {
         long v;
         if (mot_parse_long(text, &v) != MOT_OK || !in_range(k, (double)v))
-            return reject(k, text, 1);
+            return config_reject(k, text, 1);
         *(int *)field = (int)v;
         return MOT_OK;
     }
     case KEY_REAL: {
         double v;
         if (mot_parse_double(text, &v) != MOT_OK || !in_range(k, v))
-            return reject(k, text, 1);
+            return config_reject(k, text, 1);
         *(double *)field = v;
         return MOT_OK;
     }
     case KEY_BOOL:
         if (mot_parse_bool(text, (int *)field) != MOT_OK)
-            return reject(k, text, 1);
+            return config_reject(k, text, 1);
         return MOT_OK;
     case KEY_ENUM: {
         const char *p = text;
@@ -278,16 +256,16 @@ static int set_entry(mot_config *c, const key_info *k, const char *text)
                 return MOT_OK;
             }
         }
-        return reject(k, text, 1);
+        return config_reject(k, text, 1);
     }
     case KEY_LIST: {
         double v[MOT_MAX_CLASSES];
         int n;
         if (mot_parse_double_list(text, v, MOT_MAX_CLASSES, &n) != MOT_OK)
-            return reject(k, text, 1);
+            return config_reject(k, text, 1);
         for (int i = 0; i < n; i++)
             if (!(v[i] >= k->min))
-                return reject(k, text, 1);
+                return config_reject(k, text, 1);
         memset(field, 0, MOT_MAX_CLASSES * sizeof(double));
         memcpy(field, v, (size_t)n * sizeof(double));
         *(int *)((char *)c + k->count_offset) = n;
@@ -296,7 +274,7 @@ static int set_entry(mot_config *c, const key_info *k, const char *text)
     case KEY_ULONG: {
         unsigned long v;
         if (mot_parse_ulong(text, &v) != MOT_OK || v > SEED_MAX)
-            return reject(k, text, 1);
+            return config_reject(k, text, 1);
         *(unsigned long *)field = v;
         return MOT_OK;
     }
@@ -308,7 +286,7 @@ void mot_config_defaults(mot_config *c)
 {
     memset(c, 0, sizeof *c);   /* padding too, so configs compare with memcmp */
     for (size_t i = 0; i < NKEYS; i++)
-        (void)set_entry(c, &keys[i], keys[i].def);   /* tested never to fail */
+        (void)config_set_entry(c, &config_keys[i], config_keys[i].def);   /* tested never to fail */
 }
 
 int mot_config_set(mot_config *c, const char *key, const char *value)
@@ -316,15 +294,15 @@ int mot_config_set(mot_config *c, const char *key, const char *value)
     const char *dot = strchr(key, '.');
     size_t sec_len = dot ? (size_t)(dot - key) : 0;
     char buf[SHOWN_CAP], buf2[SHOWN_CAP];
-    if (dot && !is_section(key, sec_len))
-        return MOT_ERROR(MOT_EINVAL, "unknown section [%s] in key \"%s\"", shown(key, sec_len, buf),
-                         shown(key, strlen(key), buf2));
-    const key_info *k = find_key(dot ? dot + 1 : key);
+    if (dot && !config_is_section(key, sec_len))
+        return MOT_ERROR(MOT_EINVAL, "unknown section [%s] in key \"%s\"", config_shown(key, sec_len, buf),
+                         config_shown(key, strlen(key), buf2));
+    const key_info *k = config_find_key(dot ? dot + 1 : key);
     if (!k)
-        return MOT_ERROR(MOT_EINVAL, "unknown key \"%s\"", shown(key, strlen(key), buf));
+        return MOT_ERROR(MOT_EINVAL, "unknown key \"%s\"", config_shown(key, strlen(key), buf));
     if (dot && (strlen(k->section) != sec_len || strncmp(k->section, key, sec_len) != 0))
-        return wrong_section(k, key, sec_len);
-    return set_entry(c, k, value ? value : "");
+        return config_wrong_section(k, key, sec_len);
+    return config_set_entry(c, k, value ? value : "");
 }
 
 /* ---- INI files ---------------------------------------------------------- */
@@ -376,9 +354,9 @@ static char *read_line(char *buf, int size, void *stream)
     char *close = buf[0] == '[' ? strchr(buf, ']') : NULL;
     /* [sweep] belongs to mot sweep (sweep.c reads it in its own pass). */
     int sweep = close && close - buf - 1 == 5 && strncmp(buf + 1, "sweep", 5) == 0;
-    if (close && !sweep && !is_section(buf + 1, (size_t)(close - buf - 1))) {
+    if (close && !sweep && !config_is_section(buf + 1, (size_t)(close - buf - 1))) {
         char text[SHOWN_CAP];
-        MOT_ERROR(MOT_EINVAL, "unknown section [%s]", shown(buf + 1, (size_t)(close - buf - 1), text));
+        MOT_ERROR(MOT_EINVAL, "unknown section [%s]", config_shown(buf + 1, (size_t)(close - buf - 1), text));
         fail_here(st);
         return NULL;
     }
@@ -390,10 +368,10 @@ static int on_ini_pair(void *user, const char *section, const char *name, const 
     ini_state *st = user;
     if (strcmp(section, "sweep") == 0)
         return 1;
-    const key_info *k = find_key(name);
+    const key_info *k = config_find_key(name);
     if (!k) {
         char buf[SHOWN_CAP];
-        MOT_ERROR(MOT_EINVAL, "unknown key \"%s\"", shown(name, strlen(name), buf));
+        MOT_ERROR(MOT_EINVAL, "unknown key \"%s\"", config_shown(name, strlen(name), buf));
         return fail_here(st);
     }
     if (section[0] == '\0') {
@@ -401,16 +379,16 @@ static int on_ini_pair(void *user, const char *section, const char *name, const 
         return fail_here(st);
     }
     if (strcmp(section, k->section) != 0) {
-        wrong_section(k, section, strlen(section));
+        config_wrong_section(k, section, strlen(section));
         return fail_here(st);
     }
-    size_t i = (size_t)(k - keys);
+    size_t i = (size_t)(k - config_keys);
     if (st->set_on[i]) {
         MOT_ERROR(MOT_EINVAL, "key \"%s\" is set twice (lines %d and %d)", name, st->set_on[i], st->line);
         return fail_here(st);
     }
     st->set_on[i] = st->line;
-    if (set_entry(st->c, k, value) != MOT_OK)
+    if (config_set_entry(st->c, k, value) != MOT_OK)
         return fail_here(st);
     return 1;
 }
@@ -453,7 +431,7 @@ static int check_stored(const mot_config *c, const key_info *k)
     case KEY_BOOL:
     case KEY_ENUM: {
         int v = *(const int *)field;
-        int top = k->type == KEY_ENUM ? count_names(k) - 1 : (int)k->max;
+        int top = k->type == KEY_ENUM ? config_count_names(k) - 1 : (int)k->max;
         if (v >= k->min && v <= top)
             return MOT_OK;
         snprintf(got, sizeof got, "%d", v);
@@ -481,13 +459,13 @@ static int check_stored(const mot_config *c, const key_info *k)
         snprintf(got, sizeof got, "%lu", *(const unsigned long *)field);
         break;
     }
-    return reject(k, got, 0);
+    return config_reject(k, got, 0);
 }
 
 int mot_config_validate(const mot_config *c)
 {
     for (size_t i = 0; i < NKEYS; i++)
-        if (check_stored(c, &keys[i]) != MOT_OK)
+        if (check_stored(c, &config_keys[i]) != MOT_OK)
             return MOT_EINVAL;
     /* d_min = a N + b: the signals need that many orthonormal directions. */
     static const struct { int a, b; const char *form; } need[] = {
@@ -520,150 +498,13 @@ int mot_config_validate(const mot_config *c)
     return MOT_OK;
 }
 
-/* ---- JSON --------------------------------------------------------------- */
-
-/* The JSON value of key `k`, NULL on ENOMEM or when the stored value has no
- * JSON form (a non-finite real, an enum out of range). */
-static json_t *value_to_json(const mot_config *c, const key_info *k)
-{
-    const char *field = (const char *)c + k->offset;
-    switch (k->type) {
-    case KEY_INT:
-        return json_integer(*(const int *)field);
-    case KEY_REAL:
-        return json_real(*(const double *)field);
-    case KEY_BOOL:
-        return json_boolean(*(const int *)field);
-    case KEY_ENUM: {
-        int v = *(const int *)field;
-        return v >= 0 && v < count_names(k) ? json_string(k->names[v]) : NULL;
-    }
-    case KEY_LIST: {
-        int n = *(const int *)((const char *)c + k->count_offset);
-        json_t *a = n >= 0 && n <= MOT_MAX_CLASSES ? json_array() : NULL;
-        for (int i = 0; a && i < n; i++)
-            if (json_array_append_new(a, json_real(((const double *)field)[i])) != 0) {
-                json_decref(a);
-                a = NULL;
-            }
-        return a;
-    }
-    case KEY_ULONG: {
-        unsigned long v = *(const unsigned long *)field;
-        return v <= SEED_MAX ? json_integer((json_int_t)v) : NULL;
-    }
-    }
-    return NULL;
-}
-
-json_t *mot_config_to_json(const mot_config *c)
-{
-    json_t *root = json_object();
-    for (size_t i = 0; root && i < NKEYS; i++) {
-        json_t *sec = json_object_get(root, keys[i].section);
-        if (!sec && json_object_set_new(root, keys[i].section, sec = json_object()) != 0)
-            break;
-        if (json_object_set_new(sec, keys[i].name, value_to_json(c, &keys[i])) != 0)
-            break;
-        if (i + 1 == NKEYS)
-            return root;
-    }
-    json_decref(root);
-    return NULL;
-}
-
-/* Writes a JSON number as text that strtod reads back to the same double. */
-static void number_text(const json_t *v, char *buf, size_t size)
-{
-    if (json_is_integer(v))
-        snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-    else
-        snprintf(buf, size, "%.17g", json_real_value(v));
-}
-
-/* Sets `k` from a JSON value by writing it as text for set_entry, so that
- * JSON and INI values go through the same checks. */
-static int set_from_json(mot_config *c, const key_info *k, const json_t *v)
-{
-    char text[MOT_MAX_CLASSES * 32];
-    const char *src = text;
-    int ok = 1;
-    text[0] = '\0';
-    switch (k->type) {
-    case KEY_INT:
-    case KEY_ULONG:
-    case KEY_REAL:
-        ok = k->type == KEY_REAL ? json_is_number(v) : json_is_integer(v);
-        if (ok)
-            number_text(v, text, sizeof text);
-        break;
-    case KEY_BOOL:
-        ok = json_is_boolean(v);
-        src = json_is_true(v) ? "true" : "false";
-        break;
-    case KEY_ENUM:
-        ok = json_is_string(v);
-        src = ok ? json_string_value(v) : "";
-        break;
-    case KEY_LIST: {
-        size_t n = json_array_size(v), used = 0;
-        ok = json_is_array(v) && n <= MOT_MAX_CLASSES;
-        for (size_t i = 0; ok && i < n; i++) {
-            ok = json_is_number(json_array_get(v, i));
-            if (ok)
-                number_text(json_array_get(v, i), text + used, sizeof text - used);
-            used = strlen(text);
-            if (ok && i + 1 < n && used + 1 < sizeof text) {
-                text[used++] = ',';
-                text[used] = '\0';
-            }
-        }
-        break;
-    }
-    }
-    if (ok)
-        return set_entry(c, k, src);
-    char *dump = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-    int rc = reject(k, dump ? dump : "?", 0);
-    free(dump);
-    return rc;
-}
-
-int mot_config_from_json(mot_config *c, const json_t *obj)
-{
-    if (!json_is_object(obj))
-        return MOT_ERROR(MOT_EINVAL, "config JSON must be an object of sections");
-    mot_config tmp;
-    memcpy(&tmp, c, sizeof tmp);
-    const char *sname, *name;
-    json_t *sec, *v;
-    char buf[SHOWN_CAP];
-    json_object_foreach((json_t *)obj, sname, sec) {
-        if (!is_section(sname, strlen(sname)))
-            return MOT_ERROR(MOT_EINVAL, "unknown section [%s]", shown(sname, strlen(sname), buf));
-        if (!json_is_object(sec))
-            return MOT_ERROR(MOT_EINVAL, "section [%s] must be a JSON object", sname);
-        json_object_foreach(sec, name, v) {
-            const key_info *k = find_key(name);
-            if (!k)
-                return MOT_ERROR(MOT_EINVAL, "unknown key \"%s\"", shown(name, strlen(name), buf));
-            if (strcmp(k->section, sname) != 0)
-                return wrong_section(k, sname, strlen(sname));
-            if (set_from_json(&tmp, k, v) != MOT_OK)
-                return MOT_EINVAL;
-        }
-    }
-    memcpy(c, &tmp, sizeof tmp);
-    return MOT_OK;
-}
-
 /* ---- the table itself --------------------------------------------------- */
 
 const char *mot_config_enum_name(const char *key, int value)
 {
     const char *dot = strchr(key, '.');
-    const key_info *k = find_key(dot ? dot + 1 : key);
-    if (!k || k->type != KEY_ENUM || value < 0 || value >= count_names(k))
+    const key_info *k = config_find_key(dot ? dot + 1 : key);
+    if (!k || k->type != KEY_ENUM || value < 0 || value >= config_count_names(k))
         return NULL;
     return k->names[value];
 }
@@ -674,7 +515,7 @@ void mot_config_print_table(FILE *out)
     fprintf(out, "| section | key | type | default | allowed | meaning |\n");
     fprintf(out, "| --- | --- | --- | --- | --- | --- |\n");
     for (size_t i = 0; i < NKEYS; i++) {
-        const key_info *k = &keys[i];
+        const key_info *k = &config_keys[i];
         allowed_text(k, allowed, sizeof allowed);
         fprintf(out, "| %s | `%s` | %s | %s | %s | %s |\n", k->section, k->name, type_names[k->type],
                 k->def[0] ? k->def : "(empty)", allowed, k->meaning);

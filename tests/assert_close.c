@@ -1,6 +1,8 @@
 /* assert_close.c: see assert_close.h. */
+#define _XOPEN_SOURCE 700 /* mkdtemp, nftw */
 #include "assert_close.h"
 
+#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,4 +54,23 @@ int run_cunit_suites(void)
     unsigned failed_tests = CU_get_number_of_tests_failed();
     CU_cleanup_registry();
     return failures == 0 && failed_tests == 0 ? 0 : 1;
+}
+
+static char tmpdir[256]; /* the directory of the last test_tmpdir_make */
+
+const char *test_tmpdir_make(const char *name)
+{
+    const char *t = getenv("TMPDIR");
+    snprintf(tmpdir, sizeof tmpdir, "%s/%s.XXXXXX", t && *t ? t : "/tmp", name);
+    return mkdtemp(tmpdir);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+int test_tmpdir_remove(void)
+{
+    return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

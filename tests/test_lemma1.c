@@ -3,8 +3,6 @@
  * double computation with GSL's Cholesky, a Monte Carlo least squares fit
  * on generated samples), and mot_check_lemma1 on constructed run
  * directories that must hold, must fail, or are inconclusive. */
-#define _XOPEN_SOURCE 700
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,23 +24,16 @@
 #include "status.h"
 #include "store.h"
 
-static char dir[256]; /* this suite's temporary directory */
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
+static const char *dir; /* this suite's temporary directory */
 
 static int suite_init(void)
 {
-    const char *t = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/test_lemma1.XXXXXX", t && *t ? t : "/tmp");
-    return mkdtemp(dir) ? 0 : -1;
+    return (dir = test_tmpdir_make("test_lemma1")) ? 0 : -1;
 }
 
 static int suite_clean(void)
 {
-    return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return test_tmpdir_remove();
 }
 
 static mot_config base_config(int N, int d, int L)

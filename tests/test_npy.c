@@ -4,7 +4,6 @@
  * what we wrote. Each suite works in its own temporary directory. */
 #define _XOPEN_SOURCE 700
 
-#include <ftw.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,23 +20,16 @@
 #include "npy.h"
 #include "status.h"
 
-static char dir[256];   /* this suite's temporary directory */
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
+static const char *dir; /* this suite's temporary directory */
 
 static int suite_init(void)
 {
-    const char *t = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/test_npy.XXXXXX", t && *t ? t : "/tmp");
-    return mkdtemp(dir) ? 0 : -1;
+    return (dir = test_tmpdir_make("test_npy")) ? 0 : -1;
 }
 
 static int suite_clean(void)
 {
-    return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return test_tmpdir_remove();
 }
 
 /* "<dir>/<name>" in a static buffer (one at a time is enough here). */

@@ -6,8 +6,6 @@
  * inconclusive); and the replay of a real run whose stage III is exactly
  * the replayed descent (no exploration noise, frozen router), compared with
  * its recorded training loss. */
-#define _XOPEN_SOURCE 700
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,23 +25,16 @@
 #include "run.h"
 #include "status.h"
 
-static char dir[256]; /* this suite's temporary directory */
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
+static const char *dir; /* this suite's temporary directory */
 
 static int suite_init(void)
 {
-    const char *t = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/test_replay.XXXXXX", t && *t ? t : "/tmp");
-    return mkdtemp(dir) ? 0 : -1;
+    return (dir = test_tmpdir_make("test_replay")) ? 0 : -1;
 }
 
 static int suite_clean(void)
 {
-    return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return test_tmpdir_remove();
 }
 
 /* A least squares problem whose Hessian (1/n) sum a^2 z z^T has the

@@ -1,0 +1,322 @@
+/* batch_grad.c: the gradients of the fast step (batch.h,
+ * mot_batch_gradients). The work of a step, for B samples, E experts, V
+ * views, L tokens of dimension d (docs/model.md section 3, 6.3):
+ *
+ *   gate      H = R w^T, P = softmax(H)            2 B E d
+ *             (router_input = query, distinct queries: once per query, 2 nq E d)
+ *   attention (when W changed) per sample and view: q = W^T x_1 (per
+ *             distinct query), u = X q, s = softmax(u)     2 B L d V + B L V exp
+ *   Z         (when W changed, theta trains) z = X^T s    2 B L d V
+ *   T         (when theta changed, theta frozen) T = X theta^T   2 B L d E
+ *   outputs   f_e = theta_e^T z_e (Z), or sum_l s_l T[e][l]      2 B d E (2 B L E)
+ *   theta     z of the routed expert (every head: single), summed
+ *             per expert                                   2 B d H (+ 2 B L d H without Z)
+ *   W         c phi = c sum_l s_l (T[e][l] - f_e) x_l       2 B L d H + B d H
+ *             (+ 2 B L d H for theta_e^T x_l without T), then x_1 (c phi)^T
+ *             summed per view                              2 B d^2 H
+ *             (distinct queries: c phi summed by query, B d H, then 2 nq d^2 per view)
+ *   router    C^T R                                        2 B E d
+ *             (distinct queries: C summed by query, then C_q^T X_q   B E + 2 nq E d)
+ *
+ * with H = 1 for gated models (one expert per sample) and H = E for single.
+ * Each task of the batch owns its rows of F and C, its Phi rows and its
+ * partial sums; mot_batch_gradients adds the partial sums in task order.
+ *
+ * The caches and outputs it drives live in batch_fwd.c, the buffers and the
+ * gate in batch.c; this file allocates nothing. */
+#include "batch.h"
+
+#include <string.h>
+
+#include <gsl/gsl_cblas.h>
+
+#include "batch_impl.h"
+#include "gate.h"
+#include "loss.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static int thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* The gradient contributions of expert (or head) e on sample k at batch
+ * row i: ct z_e into gtheta (the task's partial), cw phi_e into Phi row
+ * `row`. */
+static void contribute(mot_batch *b, const mot_model *m, const mot_data *D, const plan *p,
+                       size_t i, size_t k, size_t e, double ct, double cw, size_t row,
+                       unsigned groups, double *gtheta, mot_batch_scratch *s, double *fl)
+{
+    size_t L = b->L, d = b->d, E = b->E, V = b->V, n = b->n;
+    size_t a = mot_model_view_of(m, e);
+    const double *X = D->X + k * L * d, *sv = b->S + (k * V + a) * L;
+    if (groups & MOT_GROUP_THETA) {
+        const double *z = s->z;
+        if (p->zpath)
+            z = b->Z + (k * V + a) * d;
+        else
+            attend_z(s->z, sv, X, L, d), *fl += 2.0 * (double)(L * d);
+        axpy(gtheta + e * d, ct, z, d);
+        *fl += 2.0 * (double)d;
+    }
+    if (!(groups & MOT_GROUP_W))
+        return;
+    /* phi = sum_l s_l (theta_e^T x_l - f_e) x_l */
+    double f = b->F[i * E + e], *phi = b->Phi + row * d;
+    const double *tl = s->tl;
+    if (!p->zpath && b->T)
+        tl = b->T + (e * n + k) * L;
+    else
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)L, (int)d, 1.0, X, (int)d,
+                    m->theta + e * d, 1, 0.0, s->tl, 1), *fl += 2.0 * (double)(L * d);
+    *fl += 2.0 * (double)(L * d) + (double)d;
+    for (size_t j = 0; j < d; j++)
+        s->phi[j] = 0;
+    for (size_t l = 0; l < L; l++)
+        axpy(s->phi, sv[l] * (tl[l] - f), X + l * d, d);
+    for (size_t j = 0; j < d; j++)
+        phi[j] = cw * s->phi[j];
+    b->rowk[row] = k;
+}
+
+/* mot_loss_value, with the squared loss inlined (the same expression). */
+static inline double loss_value(mot_loss_kind kind, double y, double F)
+{
+    return kind == MOT_LOSS_SQUARED ? 0.5 * (y - F) * (y - F) : mot_loss_value(kind, y, F);
+}
+
+/* The divisor of expert e's gradient, as trainer.c's divisor(). */
+static double divisor(const mot_batch *b, const mot_batch_rule *rule, const size_t *count,
+                      size_t e, size_t B, unsigned group)
+{
+    if (b->kind == MOT_MODEL_SINGLE || rule->norm == MOT_NORM_GLOBAL)
+        return (double)B;
+    if (group == MOT_GROUP_W && b->A == 1)
+        return (double)B;
+    return (double)count[e];
+}
+
+/* One task: batch rows [i0, i1). */
+static void run_task(mot_batch *b, const mot_model *m, const mot_data *D,
+                     const mot_batch_rule *rule, const int *route, const size_t *count,
+                     const size_t *idx, size_t B, unsigned groups, const plan *p,
+                     size_t i0, size_t i1, double *part, mot_batch_scratch *s)
+{
+    size_t d = b->d, E = b->E, L = b->L;
+    double *gtheta = part, *gw = part + E * d, loss = 0, fl = 0;
+    memset(part, 0, (2 * E * d + 2 + MOT_BATCH_MAX_QUERIES * E) * sizeof *part);
+    for (size_t s0 = i0; s0 < i1; s0 += b->sub) {
+        size_t s1 = s0 + b->sub < i1 ? s0 + b->sub : i1;
+        batch_attend(b, m, D, idx, s0, s1, p->group, s, &fl);
+        if (p->zpath) {
+            batch_attend_all(b, m, D, idx, s0, s1, &fl);
+            batch_outputs_z(b, m, idx, s0, s1, s);
+            fl += 2.0 * (double)((s1 - s0) * E * d);
+        } else {
+            batch_project(b, m, D, idx, s0, s1, &fl);
+            batch_outputs_t(b, m, idx, s0, s1);
+            fl += 2.0 * (double)((s1 - s0) * E * L);
+        }
+        for (size_t i = s0; i < s1; i++) {
+            size_t k = idx ? idx[i] : i;
+            const double *Fi = b->F + i * E, *Pi = b->P + i * E;
+            double y = D->y[k], F, a = 1.0;
+            if (!b->gated) {
+                F = 0;
+                for (size_t e = 0; e < E; e++)
+                    F += Fi[e];
+                double g = mot_loss_grad(rule->loss, y, F);
+                loss += mot_loss_value(rule->loss, y, F);
+                if (groups & (MOT_GROUP_THETA | MOT_GROUP_W))
+                    for (size_t e = 0; e < E; e++)
+                        contribute(b, m, D, p, i, k, e, g / (double)B, g / (double)B, e * B + i,
+                                   groups, gtheta, s, &fl);
+                continue;
+            }
+            size_t e = (size_t)route[k];
+            if (rule->gate == MOT_GATE_SWITCH)
+                a = Pi[e];
+            F = a * Fi[e];
+            double g = mot_loss_grad(rule->loss, y, F);
+            loss += loss_value(rule->loss, y, F);
+            if (groups & (MOT_GROUP_THETA | MOT_GROUP_W))
+                contribute(b, m, D, p, i, k, e,
+                           g * a / divisor(b, rule, count, e, B, MOT_GROUP_THETA),
+                           g * a / divisor(b, rule, count, e, B, MOT_GROUP_W),
+                           groups & MOT_GROUP_W ? b->pos[i] : 0, groups, gtheta, s, &fl);
+            if (!(groups & MOT_GROUP_ROUTER))
+                continue;
+            if (rule->gate == MOT_GATE_COMPETE) {
+                for (size_t j = 0; j < E; j++)
+                    s->lossE[j] = loss_value(rule->loss, y, Fi[j]);
+                mot_gate_coef_compete(b->C + i * E, Pi, s->lossE, E);
+            } else {
+                mot_gate_coef_switch(b->C + i * E, Pi, e, g, Fi[e], E);
+            }
+        }
+    }
+    if (b->gated && (groups & MOT_GROUP_ROUTER) && p->rgroup) { /* C summed by query */
+        double *cq = part + 2 * E * d + 2;
+        for (size_t i = i0; i < i1; i++) {
+            double *c = cq + b->f->qid[idx ? idx[i] : i] * E;
+            const double *Ci = b->C + i * E;
+            for (size_t j = 0; j < E; j++)
+                c[j] += Ci[j];
+        }
+        fl += (double)((i1 - i0) * E);
+    } else if (b->gated && (groups & MOT_GROUP_ROUTER)) {
+        size_t ldr;
+        const double *R = router_rows(b, idx, &ldr);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)E, (int)d, (int)(i1 - i0), 1.0,
+                    b->C + i0 * E, (int)E, R + i0 * ldr, (int)ldr, 0.0, gw, (int)d);
+        fl += 2.0 * (double)((i1 - i0) * E * d);
+    }
+    part[2 * E * d] = loss;
+    part[2 * E * d + 1] = fl;
+}
+
+/* The Phi row of each W contribution, grouped by view in batch order. */
+static void place_rows(mot_batch *b, const mot_model *m, const int *route, const size_t *idx,
+                       size_t B)
+{
+    size_t V = b->V;
+    if (!b->gated) { /* every head sees every sample: row h B + i */
+        for (size_t a = 0; a <= V; a++)
+            b->voff[a] = a * B;
+        return;
+    }
+    memset(b->voff, 0, (V + 1) * sizeof *b->voff);
+    for (size_t i = 0; i < B; i++)
+        b->voff[mot_model_view_of(m, (size_t)route[idx ? idx[i] : i]) + 1]++;
+    for (size_t a = 0; a < V; a++)
+        b->voff[a + 1] += b->voff[a];
+    for (size_t a = V; a > 0; a--) /* voff[a] becomes the next free row of view a */
+        b->voff[a] = b->voff[a - 1];
+    b->voff[0] = 0;
+    for (size_t i = 0; i < B; i++) {
+        size_t a = mot_model_view_of(m, (size_t)route[idx ? idx[i] : i]);
+        b->pos[i] = b->voff[a + 1]++;
+    }
+}
+
+/* gW_a = sum over view a's rows of x_{k,1} Phi_row^T. */
+static void reduce_W(mot_batch *b, mot_model *m, const mot_data *D, size_t a, int group)
+{
+    size_t d = b->d, L = b->L, r0 = b->voff[a], r1 = b->voff[a + 1];
+    double *gW = m->gW + a * d * d;
+    if (r0 == r1) {
+        memset(gW, 0, d * d * sizeof *gW);
+        return;
+    }
+    if (group) { /* sum Phi by distinct query, then nq rank-one terms */
+        size_t nq = b->f->nq;
+        double *Pq = b->Pq + a * MOT_BATCH_MAX_QUERIES * d;
+        memset(Pq, 0, nq * d * sizeof *Pq);
+        for (size_t r = r0; r < r1; r++) {
+            double *p = Pq + b->f->qid[b->rowk[r]] * d;
+            const double *phi = b->Phi + r * d;
+            for (size_t j = 0; j < d; j++)
+                p[j] += phi[j];
+        }
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)d, (int)nq, 1.0,
+                    b->f->Xu, (int)d, Pq, (int)d, 0.0, gW, (int)d);
+        return;
+    }
+    for (size_t r = r0; r < r1; r++)
+        memcpy(b->X1g + r * d, D->X + b->rowk[r] * L * d, d * sizeof *b->X1g);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)d, (int)(r1 - r0), 1.0,
+                b->X1g + r0 * d, (int)d, b->Phi + r0 * d, (int)d, 0.0, gW, (int)d);
+}
+
+double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
+                           const mot_batch_rule *rule, const int *route, const size_t *count,
+                           const size_t *idx, size_t B, unsigned groups)
+{
+    size_t d = b->d, E = b->E, A = b->A, V = b->V;
+    int group = grouped(b, B);
+    if (!A) /* the groups the model does not have */
+        groups &= ~(unsigned)MOT_GROUP_W;
+    if (!b->gated)
+        groups &= ~(unsigned)MOT_GROUP_ROUTER;
+    /* Z while theta trains (T would be stale at every step), T while it is
+     * frozen (Z would be stale at every change of W); one view: always Z */
+    plan p = {group, router_grouped(b, B),
+              b->Z && (V == 1 || (b->use_z && (groups & MOT_GROUP_THETA)))};
+    if (memcmp(b->theta_seen, m->theta, E * d * sizeof *m->theta)) {
+        memcpy(b->theta_seen, m->theta, E * d * sizeof *m->theta);
+        b->theta_version++;
+    }
+    if (A && group && b->qu_version != m->version) { /* W_a^T x_q of the distinct queries */
+        size_t nq = b->f->nq;
+        for (size_t a = 0; a < A; a++)
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nq, (int)d, (int)d, 1.0,
+                        b->f->Xu, (int)d, m->W + a * d * d, (int)d, 0.0, b->Qu + a * d,
+                        (int)(A * d));
+        b->qu_version = m->version;
+        b->flops += 2.0 * (double)(nq * A * d * d);
+    }
+    if (groups & MOT_GROUP_W)
+        place_rows(b, m, route, idx, B);
+    size_t ts = task_size(B), nt = (B + ts - 1) / ts, np = 2 * E * d + 2 + MOT_BATCH_MAX_QUERIES * E;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(b->threads) if (b->threads > 1 && nt > 1)
+    for (size_t t = 0; t < nt; t++) {
+        size_t i0 = t * ts, i1 = B - i0 < ts ? B : i0 + ts;
+        run_task(b, m, D, rule, route, count, idx, B, groups, &p, i0, i1, b->part + t * np,
+                 b->scratch[thread_id()]);
+    }
+    /* the partial sums, in task order */
+    double loss = 0;
+    for (size_t t = 0; t < nt; t++)
+        loss += b->part[t * np + 2 * E * d], b->flops += b->part[t * np + 2 * E * d + 1];
+    memset(m->gtheta, 0, E * d * sizeof *m->gtheta);
+    if (groups & MOT_GROUP_THETA)
+        for (size_t t = 0; t < nt; t++)
+            for (size_t j = 0; j < E * d; j++)
+                m->gtheta[j] += b->part[t * np + j];
+    if (groups & MOT_GROUP_THETA)
+        b->flops += (double)(nt * E * d);
+    if (m->gw) {
+        memset(m->gw, 0, E * d * sizeof *m->gw);
+        if (groups & MOT_GROUP_ROUTER) {
+            if (p.rgroup) { /* gw = C_q^T X_q / B */
+                size_t nq = b->f->nq;
+                memset(b->Cq, 0, nq * E * sizeof *b->Cq);
+                for (size_t t = 0; t < nt; t++)
+                    for (size_t j = 0; j < nq * E; j++)
+                        b->Cq[j] += b->part[t * np + 2 * E * d + 2 + j];
+                cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)E, (int)d, (int)nq,
+                            1.0, b->Cq, (int)E, b->f->Xu, (int)d, 0.0, m->gw, (int)d);
+                b->flops += (double)(nt * nq * E) + 2.0 * (double)(nq * E * d);
+            } else {
+                for (size_t t = 0; t < nt; t++)
+                    for (size_t j = 0; j < E * d; j++)
+                        m->gw[j] += b->part[t * np + E * d + j];
+                b->flops += (double)(nt * E * d);
+            }
+            for (size_t j = 0; j < E * d; j++)
+                m->gw[j] *= 1.0 / (double)B;
+            b->flops += (double)(E * d);
+        }
+    }
+    if (A && !(groups & MOT_GROUP_W))
+        memset(m->gW, 0, A * d * d * sizeof *m->gW);
+    if (A && (groups & MOT_GROUP_W)) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(b->threads) if (b->threads > 1 && V > 1)
+        for (size_t a = 0; a < V; a++)
+            reduce_W(b, m, D, a, group);
+        for (size_t a = 0; a < V; a++) {
+            double rows = (double)(b->voff[a + 1] - b->voff[a]);
+            if (rows > 0)
+                b->flops += group ? rows * (double)d + 2.0 * (double)(b->f->nq * d * d)
+                                  : 2.0 * rows * (double)(d * d);
+        }
+    }
+    return loss / (double)B;
+}

@@ -1,0 +1,107 @@
+/* batch_impl.h: what the three files of the fast step share (batch.c:
+ * buffers, threads and the gate; batch_fwd.c: the caches and the experts'
+ * outputs; batch_grad.c: the gradients): the per-thread scratch, the task
+ * size, the path a step takes, and the small kernels each of them runs.
+ * Private to libmot and not installed; nothing here is part of the API
+ * (batch.h is). The functions declared below have no mot_ prefix, so the
+ * library does not export them. */
+#ifndef MOT_BATCH_IMPL_H
+#define MOT_BATCH_IMPL_H
+
+#include <stddef.h>
+
+#include "batch.h"
+#include "data.h"
+#include "model.h"
+
+struct mot_batch_scratch {
+    size_t *stale;      /* (sub) samples to recompute */
+    double *X1s, *Qs;   /* (sub, d), (sub, A d): their queries and W_a^T x_1 */
+    double *Zs;         /* (sub, d) gathered attended tokens (one view, mini-batch) */
+    double *z, *phi;    /* (d) */
+    double *tl, *lossE; /* (L), (E) */
+};
+
+/* Samples per task: a function of the batch size only, so that the partial
+ * sums, and hence the result, do not depend on the thread count. */
+static inline size_t task_size(size_t B)
+{
+    size_t ts = (B + MOT_BATCH_MAX_TASKS - 1) / MOT_BATCH_MAX_TASKS;
+    return ts < 16 ? 16 : ts;
+}
+
+/* Router input rows of the batch, in batch order, and their stride. */
+static inline const double *router_rows(const mot_batch *b, const size_t *idx, size_t *ldr)
+{
+    if (!idx) {
+        *ldr = b->f->ldr;
+        return b->f->R;
+    }
+    *ldr = b->d;
+    return b->Rg;
+}
+
+/* Is the distinct-query path taken for a batch of B samples? */
+static inline int grouped(const mot_batch *b, size_t B)
+{
+    return b->use_unique && b->f->nq <= MOT_BATCH_MAX_QUERIES && b->f->nq < B;
+}
+
+/* Does the router read the distinct queries (router_input = query, on the
+ * distinct-query path)? Then its logits are those of the nq distinct x_1,
+ * and its gradient sum_k c_k x_{k,1} is sum_q (sum_{k: x_{k,1} = x_q} c_k) x_q. */
+static inline int router_grouped(const mot_batch *b, size_t B)
+{
+    return b->gated && !b->f->Rsum && grouped(b, B);
+}
+
+/* What a step computes its outputs from. */
+typedef struct {
+    int group;  /* distinct-query path */
+    int rgroup; /* the router's too */
+    int zpath;  /* f = theta^T z from Z (else from T) */
+} plan;
+
+/* x (n) += a y (n), element by element (vectorized, no reassociation). */
+static inline void axpy(double *restrict x, double a, const double *restrict y, size_t n)
+{
+#pragma omp simd
+    for (size_t j = 0; j < n; j++)
+        x[j] += a * y[j];
+}
+
+/* z (d) = X^T s for tokens X (L, d), token after token. */
+static inline void attend_z(double *restrict z, const double *restrict s, const double *restrict X,
+                            size_t L, size_t d)
+{
+    for (size_t j = 0; j < d; j++)
+        z[j] = 0;
+    for (size_t l = 0; l < L; l++)
+        axpy(z, s[l], X + l * d, d);
+}
+
+/* batch_fwd.c */
+
+/* Row-wise softmax of U (rows, n) in place, shifted by each row's maximum;
+ * the same as mot_block_softmax up to the last bits of exp. */
+void batch_softmax_rows(double *restrict U, size_t rows, size_t n);
+
+/* Attention S of the samples of batch rows [s0, s1) whose cache predates
+ * W's version; group: W_a^T x_1 from the distinct queries' Qu. */
+void batch_attend(mot_batch *b, const mot_model *m, const mot_data *D, const size_t *idx,
+                  size_t s0, size_t s1, int group, mot_batch_scratch *s, double *fl);
+/* Z of the samples of batch rows [s0, s1) computed before W's last change
+ * (S must be current). */
+void batch_attend_all(mot_batch *b, const mot_model *m, const mot_data *D, const size_t *idx,
+                      size_t s0, size_t s1, double *fl);
+/* T of the samples of batch rows [s0, s1) computed before theta's last
+ * change (models with V > 1). */
+void batch_project(mot_batch *b, const mot_model *m, const mot_data *D, const size_t *idx,
+                   size_t s0, size_t s1, double *fl);
+/* F of batch rows [s0, s1): f_e = theta_e^T z_e from Z. */
+void batch_outputs_z(mot_batch *b, const mot_model *m, const size_t *idx,
+                     size_t s0, size_t s1, mot_batch_scratch *s);
+/* F of batch rows [s0, s1): f_e = sum_l s_l T[e][l]. */
+void batch_outputs_t(mot_batch *b, const mot_model *m, const size_t *idx, size_t s0, size_t s1);
+
+#endif
