@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "parse.h"
 #include "status.h"
 
 void cli_error(const char *fmt, ...)
@@ -101,7 +102,8 @@ int cli_parse(int argc, char **argv, const char *usage, const char *allowed,
             overridden = 1;
             const char *eq = strchr(v, '=');
             if (!eq || eq == v) {
-                cli_error("--set expects key=value (got \"%s\")", v);
+                char shown[MOT_PARSE_SHOWN_CAP];
+                cli_error("--set expects key=value (got \"%s\")", mot_parse_shown(v, strlen(v), shown));
                 return EXIT_USAGE;
             }
             char key[128];

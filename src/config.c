@@ -187,16 +187,7 @@ static void allowed_text(const key_info *k, char *buf, size_t size)
  * written as \xNN, then "..." if there is more. Returns buf. */
 const char *config_shown(const char *s, size_t n, char buf[SHOWN_CAP])
 {
-    size_t o = 0, i;
-    for (i = 0; i < n && i < 80; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch < 0x20 || ch == 0x7f)
-            o += (size_t)snprintf(buf + o, 5, "\\x%02x", ch);
-        else
-            buf[o++] = (char)ch;
-    }
-    strcpy(buf + o, i < n ? "..." : "");
-    return buf;
+    return mot_parse_shown(s, n, buf);
 }
 
 /* Records "<key> must be <what it must be> (got <got>)", returns MOT_EINVAL.

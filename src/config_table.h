@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "parse.h"
 
 typedef enum { KEY_INT, KEY_REAL, KEY_BOOL, KEY_ENUM, KEY_LIST, KEY_ULONG } key_type;
 
@@ -43,7 +44,7 @@ extern const size_t config_nkeys;
 /* Text from the input for a one-line message: its first n characters up to
  * 80, control characters (a newline, a carriage return, an escape
  * sequence) written as \xNN, then "..." if there is more. Returns buf. */
-#define SHOWN_CAP (80 * 4 + 4)
+#define SHOWN_CAP MOT_PARSE_SHOWN_CAP
 const char *config_shown(const char *s, size_t n, char buf[SHOWN_CAP]);
 
 /* Is s[0..n) the name of a section? */

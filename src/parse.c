@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "status.h"
@@ -130,4 +131,18 @@ int mot_parse_double_list(const char *s, double *out, int max, int *n)
     }
     *n = count;
     return MOT_OK;
+}
+
+const char *mot_parse_shown(const char *s, size_t n, char buf[MOT_PARSE_SHOWN_CAP])
+{
+    size_t o = 0, i;
+    for (i = 0; i < n && i < 80; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch == 0x7f)
+            o += (size_t)snprintf(buf + o, 5, "\\x%02x", ch);
+        else
+            buf[o++] = (char)ch;
+    }
+    strcpy(buf + o, i < n ? "..." : "");
+    return buf;
 }

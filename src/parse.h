@@ -36,4 +36,10 @@ int mot_parse_bool(const char *s, int *out);
  * written and *n is untouched. */
 int mot_parse_double_list(const char *s, double *out, int max, int *n);
 
+/* Writes s[0..n) for a one-line message into buf: at most its first 80
+ * characters, control characters (newline, carriage return, escape) as
+ * \xNN, then "..." if there is more. Returns buf. */
+#define MOT_PARSE_SHOWN_CAP (80 * 4 + 4)
+const char *mot_parse_shown(const char *s, size_t n, char buf[MOT_PARSE_SHOWN_CAP]);
+
 #endif

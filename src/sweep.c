@@ -34,7 +34,9 @@ static int is_seeds(const char *key)
 /* Records "<key> = <text>: <why>; accepted: ...", returns MOT_EINVAL. */
 static int malformed(const char *key, const char *text, const char *why)
 {
-    return MOT_ERROR(MOT_EINVAL, "%s = %.80s: %s; %s", key, text, why, is_seeds(key) ? seed_forms : forms);
+    char k[MOT_PARSE_SHOWN_CAP], t[MOT_PARSE_SHOWN_CAP];
+    return MOT_ERROR(MOT_EINVAL, "%s = %s: %s; %s", mot_parse_shown(key, strlen(key), k),
+                     mot_parse_shown(text, strlen(text), t), why, is_seeds(key) ? seed_forms : forms);
 }
 
 void mot_sweep_free_values(char **values, size_t n)
@@ -327,7 +329,8 @@ static int on_pair(void *user, const char *section, const char *name, const char
         return fail_here(st);
     }
     if (!is_seeds(name) && !is_key(st->keys, name)) {
-        MOT_ERROR(MOT_EINVAL, "unknown key \"%s\" in [sweep]", name);
+        char shown[MOT_PARSE_SHOWN_CAP];
+        MOT_ERROR(MOT_EINVAL, "unknown key \"%s\" in [sweep]", mot_parse_shown(name, strlen(name), shown));
         return fail_here(st);
     }
     int twice = is_seeds(name) ? st->s->seeds_line : 0;

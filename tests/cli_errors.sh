@@ -110,6 +110,10 @@ user_error 'class_weights must have N = 3 entries' '(got 2)' -- run "$Q" --set c
 user_error 'class_weights must have a positive finite sum' -- run "$Q" --set class_weights=0,0,0
 
 # ---- config files: every message holds the file and the line -------------
+# Control characters from the input are shown escaped, so the error stays one line.
+write_conf ctrlsweep.conf '[data]' 'N = 3' '[sweep]' "$(printf 'sig\x04ma = 1, 2')"
+user_error 'unknown key "sig\x04ma" in [sweep]' -- sweep "$FIX/ctrlsweep.conf"
+user_error '--set expects key=value' 'a\x0ab' -- run "$Q" --set "$(printf 'a\nb')"
 write_conf section.conf '[data]' 'N = 3' '[bogus]' 'x = 1'
 user_error "config $FIX/section.conf line 3" 'unknown section [bogus]' -- run "$FIX/section.conf"
 write_conf key.conf '[data]' 'N = 3' '# a comment' 'foo = 1'
