@@ -207,48 +207,40 @@ static void describe(char *buf, size_t len, const mot_runrec *r, const mot_rate_
              w->rho, w->rho_r2, w->rho_points, mot_rate_name(w->verdict));
 }
 
-int mot_check_theorem1(const mot_runrec *mot_run, mot_verdict *v)
+/* Measures the stage III window of run r (a run of `kind`) into verdict v.
+ * Theorem 1 holds when the window is logarithmic; the separation holds when
+ * it is not. With fewer than 3 eps points no rate was measured: inconclusive. */
+static int stage3_check(const mot_runrec *r, mot_model_kind kind, int want_log,
+                        const char *claim, const char *label, const char *suffix, mot_verdict *v)
 {
-    mot_verdict_init(v, "theorem1");
+    mot_verdict_init(v, claim);
     mot_rate_window_result *w = malloc(sizeof *w);
     if (!w)
         return MOT_ERROR(MOT_ENOMEM, "cannot allocate a rate window");
     char why[256], desc[768];
-    int status = stage3_window(mot_run, MOT_MODEL_MOT, w, why, sizeof why);
+    int status = stage3_window(r, kind, w, why, sizeof why);
     if (status == MOT_OK && why[0]) {
         mot_verdict_set(v, MOT_VERDICT_INCONCLUSIVE, "%s", why);
     } else if (status == MOT_OK) {
-        window_numbers(v, mot_run->cfg.T2, mot_run->cfg.T, w);
-        describe(desc, sizeof desc, mot_run, w);
-        /* with 3 or more grid points a rate was measured: not logarithmic is a
-         * failure, whether the inverse fit won or neither fit */
-        mot_verdict_kind kind = !w->fitted ? MOT_VERDICT_INCONCLUSIVE
-                              : w->verdict == MOT_RATE_LOGARITHMIC ? MOT_VERDICT_HOLDS
-                              : MOT_VERDICT_FAILS;
-        mot_verdict_set(v, kind, "MoT stage III %s", desc);
+        window_numbers(v, r->cfg.T2, r->cfg.T, w);
+        describe(desc, sizeof desc, r, w);
+        int logarithmic = w->verdict == MOT_RATE_LOGARITHMIC;
+        mot_verdict_kind k = !w->fitted ? MOT_VERDICT_INCONCLUSIVE
+                           : logarithmic == want_log ? MOT_VERDICT_HOLDS
+                                                     : MOT_VERDICT_FAILS;
+        mot_verdict_set(v, k, "%s stage III %s%s", label, desc, suffix);
     }
     free(w);
     return status;
 }
 
+int mot_check_theorem1(const mot_runrec *mot_run, mot_verdict *v)
+{
+    return stage3_check(mot_run, MOT_MODEL_MOT, 1, "theorem1", "MoT", "", v);
+}
+
 int mot_check_separation(const mot_runrec *single_run, mot_verdict *v)
 {
-    mot_verdict_init(v, "separation");
-    mot_rate_window_result *w = malloc(sizeof *w);
-    if (!w)
-        return MOT_ERROR(MOT_ENOMEM, "cannot allocate a rate window");
-    char why[256], desc[768];
-    int status = stage3_window(single_run, MOT_MODEL_SINGLE, w, why, sizeof why);
-    if (status == MOT_OK && why[0]) {
-        mot_verdict_set(v, MOT_VERDICT_INCONCLUSIVE, "%s", why);
-    } else if (status == MOT_OK) {
-        window_numbers(v, single_run->cfg.T2, single_run->cfg.T, w);
-        describe(desc, sizeof desc, single_run, w);
-        mot_verdict_kind kind = !w->fitted ? MOT_VERDICT_INCONCLUSIVE
-                              : w->verdict == MOT_RATE_LOGARITHMIC ? MOT_VERDICT_FAILS
-                              : MOT_VERDICT_HOLDS;
-        mot_verdict_set(v, kind, "single stage III %s (must not be logarithmic)", desc);
-    }
-    free(w);
-    return status;
+    return stage3_check(single_run, MOT_MODEL_SINGLE, 0, "separation", "single",
+                        " (must not be logarithmic)", v);
 }

@@ -110,12 +110,10 @@ static void rate_rows(FILE *rates, FILE *fits, const char *source, const json_t 
  * with the longest T(eps) series. */
 static int write_rates(const char *dir, const verdicts *vs)
 {
-    char *pr = mot_io_join(dir, "rates.csv"), *pf = mot_io_join(dir, "rate_fits.csv");
     mot_io_file fr, ff;
-    int status = pr && pf ? mot_io_open(&fr, pr) : MOT_ERROR(MOT_ENOMEM, "cannot allocate a path");
-    if (status == MOT_OK && (status = mot_io_open(&ff, pf)) != MOT_OK)
+    int status = mot_io_open_in(&fr, dir, "rates.csv");
+    if (status == MOT_OK && (status = mot_io_open_in(&ff, dir, "rate_fits.csv")) != MOT_OK)
         mot_io_abort(&fr);
-    free(pr), free(pf);
     if (status)
         return status;
     fputs("source,k,eps,log10_inv_eps,T\n", fr.fp);

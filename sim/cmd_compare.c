@@ -70,10 +70,8 @@ static int parse_models(const char *list, mot_model_kind *kinds, int max)
 
 static int write_compare(const char *dir, const series *s, int count)
 {
-    char *path = mot_io_join(dir, "compare.csv");
     mot_io_file f;
-    int status = path ? mot_io_open(&f, path) : MOT_ERROR(MOT_ENOMEM, "cannot allocate a path");
-    free(path);
+    int status = mot_io_open_in(&f, dir, "compare.csv");
     if (status)
         return status;
     fputs("epoch,model,train_loss,test_loss,test_error\n", f.fp);

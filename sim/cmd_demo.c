@@ -64,10 +64,8 @@ static void model_row(FILE *fp, const char *dir, const char *model)
 
 static int write_report(const char *dir, const char *conf, const verdicts *vs, double seconds)
 {
-    char *path = mot_io_join(dir, "report.md");
     mot_io_file f;
-    int status = path ? mot_io_open(&f, path) : MOT_ERROR(MOT_ENOMEM, "cannot allocate a path");
-    free(path);
+    int status = mot_io_open_in(&f, dir, "report.md");
     if (status)
         return status;
     FILE *fp = f.fp;

@@ -154,3 +154,13 @@ char *mot_io_join(const char *dir, const char *name)
         sprintf(out, "%s%s%s", dir, sep ? "/" : "", name);
     return out;
 }
+
+int mot_io_open_in(mot_io_file *f, const char *dir, const char *name)
+{
+    char *path = mot_io_join(dir, name);
+    if (!path)
+        return MOT_ERROR(MOT_ENOMEM, "cannot allocate a path");
+    int status = mot_io_open(f, path);
+    free(path);
+    return status;
+}

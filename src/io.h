@@ -21,6 +21,9 @@ typedef struct {
  * to free. */
 int mot_io_open(mot_io_file *f, const char *path);
 
+/* mot_io_open of "dir/name". */
+int mot_io_open_in(mot_io_file *f, const char *dir, const char *name);
+
 /* Flushes, fsyncs, closes and renames to the final name. On any failure the
  * temporary file is removed and MOT_EIO returned. Always releases `f`. */
 int mot_io_commit(mot_io_file *f);
