@@ -6,6 +6,7 @@
  * gradients (batch_grad.c, whose opening lists the work of a whole step). */
 #include "batch.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +25,7 @@ static void scratch_free(mot_batch_scratch *s)
     if (!s)
         return;
     free(s->stale), free(s->X1s), free(s->Qs), free(s->Zs);
-    free(s->z), free(s->phi), free(s->tl), free(s->lossE);
+    free(s->z), free(s->phi), free(s->tl), free(s->lossE), free(s->crow), free(s->cand);
     free(s);
 }
 
@@ -49,7 +50,9 @@ static mot_batch_scratch *scratch_alloc(const mot_batch *b)
     s->Zs = dalloc(sub * d);
     s->z = dalloc(d), s->phi = dalloc(d);
     s->tl = dalloc(b->L), s->lossE = dalloc(b->E);
-    if (!s->stale || !s->X1s || !s->Qs || !s->Zs || !s->z || !s->phi || !s->tl || !s->lossE) {
+    s->crow = dalloc(b->E), s->cand = malloc(b->E * sizeof *s->cand);
+    if (!s->stale || !s->X1s || !s->Qs || !s->Zs || !s->z || !s->phi || !s->tl || !s->lossE
+        || !s->crow || !s->cand) {
         scratch_free(s);
         return NULL;
     }
@@ -78,6 +81,8 @@ mot_batch *mot_batch_alloc(const mot_model *m, const mot_data *D, const mot_fwd 
     b->tstamp = malloc(n * sizeof *b->tstamp);
     b->theta_seen = dalloc(E * d);
     b->Qu = A ? dalloc(MOT_BATCH_MAX_QUERIES * A * d) : NULL;
+    b->cand = malloc(MOT_BATCH_MAX_QUERIES * E * sizeof *b->cand);
+    b->ncand = malloc(MOT_BATCH_MAX_QUERIES * sizeof *b->ncand);
     b->H = dalloc(n * E), b->P = dalloc(n * E), b->Rg = m->gated ? dalloc(n * d) : NULL;
     b->F = dalloc(n * E), b->C = dalloc(n * E);
     b->part = dalloc(MOT_BATCH_MAX_TASKS * (2 * E * d + 2 + MOT_BATCH_MAX_QUERIES * E));
@@ -90,7 +95,8 @@ mot_batch *mot_batch_alloc(const mot_model *m, const mot_data *D, const mot_fwd 
     b->Pq = A ? dalloc(V * MOT_BATCH_MAX_QUERIES * d) : NULL;
     int ok = b->S && b->sstamp && (V > 1 || b->Z) && (V == 1 || b->T) && b->tstamp && b->zstamp
           && b->theta_seen && (!A || (b->Qu && b->Phi && b->X1g && b->Pq)) && b->H && b->P
-          && (!m->gated || b->Rg) && b->F && b->C && b->part && b->Cq && b->rowk && b->pos && b->voff;
+          && (!m->gated || b->Rg) && b->F && b->C && b->part && b->Cq && b->rowk && b->pos && b->voff
+          && b->cand && b->ncand;
     if (!ok || mot_batch_set_threads(b, 1) != MOT_OK) {
         mot_batch_free(b);
         return NULL;
@@ -116,6 +122,7 @@ void mot_batch_free(mot_batch *b)
     free(b->S), free(b->sstamp), free(b->Z), free(b->zstamp), free(b->T), free(b->tstamp), free(b->theta_seen);
     free(b->Qu), free(b->H), free(b->P), free(b->Rg), free(b->F), free(b->C), free(b->part), free(b->Cq);
     free(b->Phi), free(b->X1g), free(b->rowk), free(b->pos), free(b->voff), free(b->Pq);
+    free(b->cand), free(b->ncand);
     for (int i = 0; i < b->nscratch; i++)
         scratch_free(b->scratch[i]);
     free(b->scratch);
@@ -149,18 +156,13 @@ int mot_batch_set_threads(mot_batch *b, int threads)
 void mot_batch_gate(mot_batch *b, const mot_model *m, const size_t *idx, size_t B)
 {
     size_t d = b->d, E = b->E, ts = task_size(B), nt = (B + ts - 1) / ts, ldr;
-    if (router_grouped(b, B)) { /* the logits of the distinct queries, copied */
+    b->by_query = router_grouped(b, B);
+    if (b->by_query) { /* the logits of the distinct queries, a row each */
         size_t nq = b->f->nq;
-        double *Hq = b->Cq, *Pq = b->Cq + nq * E; /* scratch: Cq is free until the gradients */
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, (int)E, (int)d, 1.0,
-                    b->f->Xu, (int)d, m->w, (int)d, 0.0, Hq, (int)E);
-        memcpy(Pq, Hq, nq * E * sizeof *Pq);
-        batch_softmax_rows(Pq, nq, E);
-        for (size_t i = 0; i < B; i++) {
-            size_t q = b->f->qid[idx ? idx[i] : i];
-            memcpy(b->H + i * E, Hq + q * E, E * sizeof *b->H);
-            memcpy(b->P + i * E, Pq + q * E, E * sizeof *b->P);
-        }
+                    b->f->Xu, (int)d, m->w, (int)d, 0.0, b->H, (int)E);
+        memcpy(b->P, b->H, nq * E * sizeof *b->P);
+        batch_softmax_rows(b->P, nq, E);
         b->flops += 2.0 * (double)(nq * E * d);
         return;
     }
@@ -176,5 +178,56 @@ void mot_batch_gate(mot_batch *b, const mot_model *m, const size_t *idx, size_t 
                     R + i0 * ldr, (int)ldr, m->w, (int)d, 0.0, b->H + i0 * E, (int)E);
         memcpy(b->P + i0 * E, b->H + i0 * E, cnt * E * sizeof *b->P);
         batch_softmax_rows(b->P + i0 * E, cnt, E);
+    }
+}
+
+/* The experts that can win the routing of gate logits h (E): those with
+ * h_e + lambda >= max h. Another's noise is at most lambda (lambda u
+ * rounds to at most lambda), so its h_e + r_e <= h_e + lambda < max h,
+ * rounding being monotone: its draw could not change the argmax. */
+static size_t candidates(const double *h, size_t E, double lambda, size_t *cand)
+{
+    double hmax = h[0];
+    for (size_t e = 1; e < E; e++)
+        hmax = h[e] > hmax ? h[e] : hmax;
+    size_t nc = 0;
+    for (size_t e = 0; e < E; e++)
+        if (h[e] + lambda >= hmax || !(h[e] == h[e]))
+            cand[nc++] = e;
+    return nc;
+}
+
+/* argmax over the candidates of h_e + lambda u_e, ties to the first. */
+static size_t route_row(const double *h, const size_t *cand, size_t nc, double lambda, gsl_rng *r)
+{
+    size_t best = cand[0];
+    double top = h[best] + lambda * gsl_rng_uniform(r);
+    for (size_t c = 1; c < nc; c++) {
+        double v = h[cand[c]] + lambda * gsl_rng_uniform(r);
+        if (v > top)
+            top = v, best = cand[c];
+    }
+    return best;
+}
+
+void mot_batch_route(mot_batch *b, gsl_rng *const *rngs, double lambda, const size_t *idx,
+                     size_t B, int *route)
+{
+    size_t E = b->E, ts = task_size(B), nt = (B + ts - 1) / ts;
+    if (b->by_query)
+        for (size_t q = 0; q < b->f->nq; q++)
+            b->ncand[q] = candidates(b->H + q * E, E, lambda, b->cand + q * E);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(b->threads) if (b->threads > 1 && nt > 1)
+    for (size_t t = 0; t < nt; t++) {
+        size_t i1 = B - t * ts < ts ? B : (t + 1) * ts;
+        mot_batch_scratch *s = b->scratch[thread_id()];
+        for (size_t i = t * ts; i < i1; i++) {
+            size_t g = gate_row(b, idx, i), *cand = b->cand + g * E, nc;
+            if (b->by_query)
+                nc = b->ncand[g];
+            else
+                nc = candidates(b->H + g * E, E, lambda, cand = s->cand);
+            route[idx ? idx[i] : i] = (int)route_row(b->H + g * E, cand, nc, lambda, rngs[t]);
+        }
     }
 }

@@ -31,6 +31,8 @@
 
 #include <stddef.h>
 
+#include <gsl/gsl_rng.h>
+
 #include "config.h"
 #include "data.h"
 #include "fwd.h"
@@ -67,7 +69,11 @@ typedef struct {
     double *Qu;                /* (nq, A d) W_a^T x_q of the distinct queries */
     unsigned long qu_version;
     /* the step, in batch order */
-    double *H, *P;             /* (n, E) gate logits, probabilities */
+    double *H, *P;             /* (n, E) gate logits, probabilities: a row per batch row, or
+                                * per distinct query when by_query (gate_row) */
+    int by_query;              /* the gate's rows are the distinct queries' */
+    size_t *cand, *ncand;      /* (MAX_QUERIES, E), (MAX_QUERIES): the experts that can win
+                                * the routing of each distinct query */
     double *Rg;                /* (n, d) router rows of a mini-batch */
     double *F;                 /* (n, E) expert outputs */
     double *C;                 /* (n, E) gate coefficients */
@@ -101,6 +107,16 @@ int mot_batch_set_threads(mot_batch *b, int threads);
 /* Gate logits H and probabilities P of the batch idx[0..B) (NULL: all n
  * samples in order), rows in batch order. Gated models only. */
 void mot_batch_gate(mot_batch *b, const mot_model *m, const size_t *idx, size_t B);
+
+/* Training routing of the batch, from H of mot_batch_gate: row i goes to
+ * route[k] = argmax_e (h_e + lambda u_e), u_e ~ Uniform[0, 1), ties to the
+ * lowest index. Task t of the batch (the same tasks as the gradients') draws
+ * from rngs[t] (MOT_BATCH_MAX_TASKS streams), its rows in batch order, and
+ * for each row only the u_e of the experts that can win, h_e + lambda >=
+ * max_j h_j: the others' noise could not change the argmax. So the routing
+ * does not depend on the thread count. Gated models only. */
+void mot_batch_route(mot_batch *b, gsl_rng *const *rngs, double lambda, const size_t *idx,
+                     size_t B, int *route);
 
 /* How the gradients are formed: the configuration's choices. */
 typedef struct {

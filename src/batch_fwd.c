@@ -13,34 +13,6 @@
 #include "batch.h"
 #include "batch_impl.h"
 
-/* The hot loops below are compiled for AVX-512, AVX2 and the baseline and
- * the best the CPU has is picked at load time. None reassociates a sum
- * across vector lanes and the build has no FMA contraction (-std=c11), so
- * every clone gives the same bits. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define MOT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-#endif
-#ifndef MOT_CLONES
-#define MOT_CLONES
-#endif
-
-/* x^T y (n): eight running sums (lane t adds the terms j = t mod 8 in
- * order), then added in a fixed tree: the same bits at any vector width. */
-static inline double dot(const double *restrict x, const double *restrict y, size_t n)
-{
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    size_t j = 0;
-    for (; j + 8 <= n; j += 8)
-#pragma omp simd
-        for (size_t t = 0; t < 8; t++)
-            acc[t] += x[j + t] * y[j + t];
-    for (size_t t = 0; j < n; j++, t++)
-        acc[t] += x[j] * y[j];
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
 static inline uint64_t bits_of(double x)
 {
     uint64_t u;

@@ -16,7 +16,9 @@
  *             summed per view                              2 B d^2 H
  *             (distinct queries: c phi summed by query, B d H, then 2 nq d^2 per view)
  *   router    C^T R                                        2 B E d
- *             (distinct queries: C summed by query, then C_q^T X_q   B E + 2 nq E d)
+ *             (distinct queries: C summed by query, then C_q^T X_q   B E + 2 nq E d;
+ *             compete: the losses l(y, f_e) summed by query instead, 4 B E, and
+ *             C_q = p_q (l_q - p_q^T l_q) from them)
  *
  * with H = 1 for gated models (one expert per sample) and H = E for single.
  * Each task of the batch owns its rows of F and C, its Phi rows and its
@@ -34,41 +36,30 @@
 #include "gate.h"
 #include "loss.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
-static int thread_id(void)
+/* ct z_e of expert (or head) e on sample k into gtheta (the task's partial). */
+static inline void contribute_theta(mot_batch *b, const mot_model *m, const mot_data *D,
+                                    const plan *p, size_t k, size_t e, double ct, double *gtheta,
+                                    mot_batch_scratch *s, double *fl)
 {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
+    size_t L = b->L, d = b->d, V = b->V, a = b->V == 1 ? 0 : mot_model_view_of(m, e);
+    const double *z = s->z;
+    if (p->zpath)
+        z = b->Z + (k * V + a) * d;
+    else
+        attend_z(s->z, b->S + (k * V + a) * L, D->X + k * L * d, L, d), *fl += 2.0 * (double)(L * d);
+    axpy(gtheta + e * d, ct, z, d);
+    *fl += 2.0 * (double)d;
 }
 
-/* The gradient contributions of expert (or head) e on sample k at batch
- * row i: ct z_e into gtheta (the task's partial), cw phi_e into Phi row
- * `row`. */
-static void contribute(mot_batch *b, const mot_model *m, const mot_data *D, const plan *p,
-                       size_t i, size_t k, size_t e, double ct, double cw, size_t row,
-                       unsigned groups, double *gtheta, mot_batch_scratch *s, double *fl)
+/* cw phi_e of expert (or head) e on sample k at batch row i into Phi row
+ * `row`: phi = sum_l s_l (theta_e^T x_l - f_e) x_l. */
+static void contribute_W(mot_batch *b, const mot_model *m, const mot_data *D, const plan *p,
+                         size_t i, size_t k, size_t e, double cw, size_t row,
+                         mot_batch_scratch *s, double *fl)
 {
     size_t L = b->L, d = b->d, E = b->E, V = b->V, n = b->n;
     size_t a = mot_model_view_of(m, e);
     const double *X = D->X + k * L * d, *sv = b->S + (k * V + a) * L;
-    if (groups & MOT_GROUP_THETA) {
-        const double *z = s->z;
-        if (p->zpath)
-            z = b->Z + (k * V + a) * d;
-        else
-            attend_z(s->z, sv, X, L, d), *fl += 2.0 * (double)(L * d);
-        axpy(gtheta + e * d, ct, z, d);
-        *fl += 2.0 * (double)d;
-    }
-    if (!(groups & MOT_GROUP_W))
-        return;
-    /* phi = sum_l s_l (theta_e^T x_l - f_e) x_l */
     double f = b->F[i * E + e], *phi = b->Phi + row * d;
     const double *tl = s->tl;
     if (!p->zpath && b->T)
@@ -84,6 +75,64 @@ static void contribute(mot_batch *b, const mot_model *m, const mot_data *D, cons
     for (size_t j = 0; j < d; j++)
         phi[j] = cw * s->phi[j];
     b->rowk[row] = k;
+}
+
+/* The gradient contributions of expert (or head) e on sample k at batch
+ * row i: ct z_e into gtheta, cw phi_e into Phi row `row`. */
+static inline void contribute(mot_batch *b, const mot_model *m, const mot_data *D, const plan *p,
+                              size_t i, size_t k, size_t e, double ct, double cw, size_t row,
+                              unsigned groups, double *gtheta, mot_batch_scratch *s, double *fl)
+{
+    if (groups & MOT_GROUP_THETA)
+        contribute_theta(b, m, D, p, k, e, ct, gtheta, s, fl);
+    if (groups & MOT_GROUP_W)
+        contribute_W(b, m, D, p, i, k, e, cw, row, s, fl);
+}
+
+/* lsum_j += l(y, f_j), j < E: one sample's losses under every expert. */
+static inline void loss_sum(double *restrict lsum, const double *restrict f, double y,
+                            mot_loss_kind kind, size_t E)
+{
+    if (kind == MOT_LOSS_SQUARED) {
+#pragma omp simd
+        for (size_t j = 0; j < E; j++)
+            lsum[j] += 0.5 * (y - f[j]) * (y - f[j]);
+    } else {
+        for (size_t j = 0; j < E; j++)
+            lsum[j] += mot_loss_value(kind, y, f[j]);
+    }
+}
+
+/* The compete gate's coefficients summed over the samples of one distinct
+ * query, from their losses summed, l_j = sum_k l(y_k, f_j(X_k)), in place:
+ * sum_k p_j (l_kj - sum_e p_e l_ke) = p_j (l_j - sum_e p_e l_e), the
+ * probabilities p being the query's. */
+static void compete_sum(double *restrict l, const double *restrict p, size_t E)
+{
+    double mean = dot(p, l, E);
+    for (size_t j = 0; j < E; j++)
+        l[j] = p[j] * (l[j] - mean);
+}
+
+/* The compete gate's coefficients of one sample, c_j = p_j (l_j - sum_e
+ * p_e l_e) with l_j = l(y, f_j): mot_gate_coef_compete with the losses
+ * fused in and the mean summed by dot's fixed tree. l: scratch (E). */
+static inline void compete_row(double *restrict c, const double *restrict p,
+                               const double *restrict f, double y, mot_loss_kind kind, size_t E,
+                               double *restrict l)
+{
+    if (kind == MOT_LOSS_SQUARED) {
+#pragma omp simd
+        for (size_t j = 0; j < E; j++)
+            l[j] = 0.5 * (y - f[j]) * (y - f[j]);
+    } else {
+        for (size_t j = 0; j < E; j++)
+            l[j] = mot_loss_value(kind, y, f[j]);
+    }
+    double mean = dot(p, l, E);
+#pragma omp simd
+    for (size_t j = 0; j < E; j++)
+        c[j] = p[j] * (l[j] - mean);
 }
 
 /* mot_loss_value, with the squared loss inlined (the same expression). */
@@ -104,14 +153,17 @@ static double divisor(const mot_batch *b, const mot_batch_rule *rule, const size
 }
 
 /* One task: batch rows [i0, i1). */
-static void run_task(mot_batch *b, const mot_model *m, const mot_data *D,
+MOT_CLONES static void run_task(mot_batch *b, const mot_model *m, const mot_data *D,
                      const mot_batch_rule *rule, const int *route, const size_t *count,
                      const size_t *idx, size_t B, unsigned groups, const plan *p,
                      size_t i0, size_t i1, double *part, mot_batch_scratch *s)
 {
     size_t d = b->d, E = b->E, L = b->L;
-    double *gtheta = part, *gw = part + E * d, loss = 0, fl = 0;
-    memset(part, 0, (2 * E * d + 2 + MOT_BATCH_MAX_QUERIES * E) * sizeof *part);
+    double *gtheta = part, *gw = part + E * d, *cq = part + 2 * E * d + 2, loss = 0, fl = 0;
+    if (groups & MOT_GROUP_THETA)
+        memset(gtheta, 0, E * d * sizeof *gtheta);
+    if (p->rgroup && (groups & MOT_GROUP_ROUTER))
+        memset(cq, 0, b->f->nq * E * sizeof *cq);
     for (size_t s0 = i0; s0 < i1; s0 += b->sub) {
         size_t s1 = s0 + b->sub < i1 ? s0 + b->sub : i1;
         batch_attend(b, m, D, idx, s0, s1, p->group, s, &fl);
@@ -126,7 +178,7 @@ static void run_task(mot_batch *b, const mot_model *m, const mot_data *D,
         }
         for (size_t i = s0; i < s1; i++) {
             size_t k = idx ? idx[i] : i;
-            const double *Fi = b->F + i * E, *Pi = b->P + i * E;
+            const double *Fi = b->F + i * E, *Pi = b->P + gate_row(b, idx, i) * E;
             double y = D->y[k], F, a = 1.0;
             if (!b->gated) {
                 F = 0;
@@ -146,32 +198,32 @@ static void run_task(mot_batch *b, const mot_model *m, const mot_data *D,
             F = a * Fi[e];
             double g = mot_loss_grad(rule->loss, y, F);
             loss += loss_value(rule->loss, y, F);
-            if (groups & (MOT_GROUP_THETA | MOT_GROUP_W))
-                contribute(b, m, D, p, i, k, e,
-                           g * a / divisor(b, rule, count, e, B, MOT_GROUP_THETA),
-                           g * a / divisor(b, rule, count, e, B, MOT_GROUP_W),
-                           groups & MOT_GROUP_W ? b->pos[i] : 0, groups, gtheta, s, &fl);
+            if (groups & MOT_GROUP_THETA)
+                contribute_theta(b, m, D, p, k, e,
+                                 g * a / divisor(b, rule, count, e, B, MOT_GROUP_THETA), gtheta, s,
+                                 &fl);
+            if (groups & MOT_GROUP_W)
+                contribute_W(b, m, D, p, i, k, e,
+                             g * a / divisor(b, rule, count, e, B, MOT_GROUP_W), b->pos[i], s, &fl);
             if (!(groups & MOT_GROUP_ROUTER))
                 continue;
-            if (rule->gate == MOT_GATE_COMPETE) {
-                for (size_t j = 0; j < E; j++)
-                    s->lossE[j] = loss_value(rule->loss, y, Fi[j]);
-                mot_gate_coef_compete(b->C + i * E, Pi, s->lossE, E);
-            } else {
-                mot_gate_coef_switch(b->C + i * E, Pi, e, g, Fi[e], E);
+            if (p->rgroup && rule->gate == MOT_GATE_COMPETE) { /* losses summed by query */
+                loss_sum(cq + b->f->qid[k] * E, Fi, y, rule->loss, E);
+                fl += 4.0 * (double)E;
+                continue;
+            }
+            double *c = p->rgroup ? s->crow : b->C + i * E;
+            if (rule->gate == MOT_GATE_COMPETE)
+                compete_row(c, Pi, Fi, y, rule->loss, E, s->lossE);
+            else
+                mot_gate_coef_switch(c, Pi, e, g, Fi[e], E);
+            if (p->rgroup) { /* C summed by query */
+                axpy(cq + b->f->qid[k] * E, 1.0, c, E);
+                fl += (double)E;
             }
         }
     }
-    if (b->gated && (groups & MOT_GROUP_ROUTER) && p->rgroup) { /* C summed by query */
-        double *cq = part + 2 * E * d + 2;
-        for (size_t i = i0; i < i1; i++) {
-            double *c = cq + b->f->qid[idx ? idx[i] : i] * E;
-            const double *Ci = b->C + i * E;
-            for (size_t j = 0; j < E; j++)
-                c[j] += Ci[j];
-        }
-        fl += (double)((i1 - i0) * E);
-    } else if (b->gated && (groups & MOT_GROUP_ROUTER)) {
+    if (b->gated && (groups & MOT_GROUP_ROUTER) && !p->rgroup) {
         size_t ldr;
         const double *R = router_rows(b, idx, &ldr);
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)E, (int)d, (int)(i1 - i0), 1.0,
@@ -276,10 +328,15 @@ double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
     for (size_t t = 0; t < nt; t++)
         loss += b->part[t * np + 2 * E * d], b->flops += b->part[t * np + 2 * E * d + 1];
     memset(m->gtheta, 0, E * d * sizeof *m->gtheta);
-    if (groups & MOT_GROUP_THETA)
-        for (size_t t = 0; t < nt; t++)
-            for (size_t j = 0; j < E * d; j++)
-                m->gtheta[j] += b->part[t * np + j];
+    if (groups & MOT_GROUP_THETA) { /* each entry summed in task order, entries in parallel */
+        size_t ncol = (E * d + 63) / 64;
+#pragma omp parallel for schedule(static) num_threads(b->threads) if (b->threads > 1 && ncol > 1)
+        for (size_t c = 0; c < ncol; c++) {
+            size_t j0 = c * 64, j1 = j0 + 64 < E * d ? j0 + 64 : E * d;
+            for (size_t t = 0; t < nt; t++)
+                axpy(m->gtheta + j0, 1.0, b->part + t * np + j0, j1 - j0);
+        }
+    }
     if (groups & MOT_GROUP_THETA)
         b->flops += (double)(nt * E * d);
     if (m->gw) {
@@ -291,6 +348,11 @@ double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
                 for (size_t t = 0; t < nt; t++)
                     for (size_t j = 0; j < nq * E; j++)
                         b->Cq[j] += b->part[t * np + 2 * E * d + 2 + j];
+                if (rule->gate == MOT_GATE_COMPETE) { /* from the losses summed by query */
+                    for (size_t q = 0; q < nq; q++)
+                        compete_sum(b->Cq + q * E, b->P + q * E, E);
+                    b->flops += 4.0 * (double)(nq * E);
+                }
                 cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)E, (int)d, (int)nq,
                             1.0, b->Cq, (int)E, b->f->Xu, (int)d, 0.0, m->gw, (int)d);
                 b->flops += (double)(nt * nq * E) + 2.0 * (double)(nq * E * d);

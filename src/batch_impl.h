@@ -10,6 +10,10 @@
 
 #include <stddef.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "batch.h"
 #include "data.h"
 #include "model.h"
@@ -20,7 +24,32 @@ struct mot_batch_scratch {
     double *Zs;         /* (sub, d) gathered attended tokens (one view, mini-batch) */
     double *z, *phi;    /* (d) */
     double *tl, *lossE; /* (L), (E) */
+    double *crow;       /* (E) one sample's gate coefficients */
+    size_t *cand;       /* (E) the experts that can win a routing */
 };
+
+/* The OpenMP thread running the caller (0 outside a parallel region). */
+static inline int thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* The hot loops (marked MOT_CLONES) are compiled for AVX-512, AVX2 and the baseline and
+ * the best the CPU has is picked at load time. None reassociates a sum
+ * across vector lanes and the build has no FMA contraction (-std=c11), so
+ * every clone gives the same bits. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define MOT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+#endif
+#ifndef MOT_CLONES
+#define MOT_CLONES
+#endif
 
 /* Samples per task: a function of the batch size only, so that the partial
  * sums, and hence the result, do not depend on the thread count. */
@@ -55,6 +84,12 @@ static inline int router_grouped(const mot_batch *b, size_t B)
     return b->gated && !b->f->Rsum && grouped(b, B);
 }
 
+/* The row of H and P (mot_batch_gate) that holds batch row i's gate. */
+static inline size_t gate_row(const mot_batch *b, const size_t *idx, size_t i)
+{
+    return b->by_query ? b->f->qid[idx ? idx[i] : i] : i;
+}
+
 /* What a step computes its outputs from. */
 typedef struct {
     int group;  /* distinct-query path */
@@ -68,6 +103,21 @@ static inline void axpy(double *restrict x, double a, const double *restrict y, 
 #pragma omp simd
     for (size_t j = 0; j < n; j++)
         x[j] += a * y[j];
+}
+
+/* x^T y (n): eight running sums (lane t adds the terms j = t mod 8 in
+ * order), then added in a fixed tree: the same bits at any vector width. */
+static inline double dot(const double *restrict x, const double *restrict y, size_t n)
+{
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8)
+#pragma omp simd
+        for (size_t t = 0; t < 8; t++)
+            acc[t] += x[j + t] * y[j + t];
+    for (size_t t = 0; j < n; j++, t++)
+        acc[t] += x[j] * y[j];
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
 /* z (d) = X^T s for tokens X (L, d), token after token. */

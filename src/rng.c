@@ -25,13 +25,18 @@ static uint64_t name_hash(const char *s)
 
 gsl_rng *mot_rng_alloc(unsigned long seed, const char *name)
 {
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    return mot_rng_alloc_type(gsl_rng_mt19937, seed, name);
+}
+
+gsl_rng *mot_rng_alloc_type(const gsl_rng_type *T, unsigned long seed, const char *name)
+{
+    gsl_rng *r = gsl_rng_alloc(T);
     if (!r) {
         MOT_ERROR(MOT_ENOMEM, "cannot allocate random stream %s", name);
         return NULL;
     }
     uint64_t s = splitmix64(splitmix64((uint64_t)seed) ^ name_hash(name));
-    /* mt19937 takes 32 bits of seed; fold the 64-bit mix into them. */
+    /* mt19937 and taus2 take 32 bits of seed; fold the 64-bit mix into them. */
     gsl_rng_set(r, (unsigned long)((s ^ (s >> 32)) & 0xffffffffUL));
     return r;
 }

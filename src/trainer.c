@@ -2,6 +2,7 @@
 #include "trainer.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,18 +24,22 @@ mot_trainer *mot_trainer_alloc(const mot_config *cfg, mot_model *m, const mot_da
     tr->cfg = cfg, tr->m = m, tr->D = D;
     tr->f = mot_fwd_alloc(m, D, cfg->router_input);
     tr->b = tr->f ? mot_batch_alloc(m, D, tr->f) : NULL;
-    tr->route_rng = mot_rng_alloc(cfg->seed, "route");
+    int rngs_ok = 1;
+    for (int t = 0; t < MOT_BATCH_MAX_TASKS; t++) {
+        char name[32];
+        snprintf(name, sizeof name, "route.%d", t);
+        rngs_ok &= (tr->route_rng[t] = mot_rng_alloc_type(gsl_rng_taus2, cfg->seed, name)) != NULL;
+    }
     tr->shuffle_rng = mot_rng_alloc(cfg->seed, "shuffle");
     tr->perm = malloc(n * sizeof *tr->perm);
     tr->route = calloc(n, sizeof *tr->route);
     tr->count = malloc(E * sizeof *tr->count);
     tr->dispatch = malloc(D->N * E * sizeof *tr->dispatch);
     tr->C = malloc(n * E * sizeof *tr->C);
-    tr->noise = malloc(E * sizeof *tr->noise);
     tr->lossE = malloc(E * sizeof *tr->lossE);
     tr->r = malloc(m->d * sizeof *tr->r);
-    if (!tr->f || !tr->b || !tr->route_rng || !tr->shuffle_rng || !tr->perm || !tr->route || !tr->count
-        || !tr->dispatch || !tr->C || !tr->noise || !tr->lossE || !tr->r) {
+    if (!tr->f || !tr->b || !rngs_ok || !tr->shuffle_rng || !tr->perm || !tr->route || !tr->count
+        || !tr->dispatch || !tr->C || !tr->lossE || !tr->r) {
         mot_trainer_free(tr);
         return NULL;
     }
@@ -49,10 +54,11 @@ void mot_trainer_free(mot_trainer *tr)
         return;
     mot_batch_free(tr->b);
     mot_fwd_free(tr->f);
-    gsl_rng_free(tr->route_rng);
+    for (int t = 0; t < MOT_BATCH_MAX_TASKS; t++)
+        gsl_rng_free(tr->route_rng[t]);
     gsl_rng_free(tr->shuffle_rng);
     free(tr->perm), free(tr->route), free(tr->count), free(tr->dispatch);
-    free(tr->C), free(tr->noise), free(tr->lossE), free(tr->r);
+    free(tr->C), free(tr->lossE), free(tr->r);
     free(tr);
 }
 
@@ -216,19 +222,18 @@ double mot_trainer_objective(mot_trainer *tr, const size_t *idx, size_t B, unsig
  * reading the replayed routing), and counts the dispatch by class. */
 static void route_batch(mot_trainer *tr, int t, const size_t *idx, size_t B)
 {
-    const mot_model *m = tr->m;
-    size_t E = m->E, n = tr->D->n;
-    for (size_t i = 0; i < B; i++) {
-        size_t k = idx ? idx[i] : i, e;
-        if (tr->replay) {
-            e = (size_t)tr->replay[(size_t)t * n + k];
-        } else {
-            for (size_t j = 0; j < E; j++)
-                tr->noise[j] = tr->cfg->lambda_r * gsl_rng_uniform(tr->route_rng);
-            e = mot_gate_choose(tr->b->H + i * E, tr->noise, E);
+    size_t E = tr->m->E, n = tr->D->n;
+    if (tr->replay) {
+        for (size_t i = 0; i < B; i++) {
+            size_t k = idx ? idx[i] : i;
+            tr->route[k] = tr->replay[(size_t)t * n + k];
         }
-        tr->route[k] = (int)e;
-        tr->dispatch[(size_t)tr->D->cls[k] * E + e]++;
+    } else {
+        mot_batch_route(tr->b, tr->route_rng, tr->cfg->lambda_r, idx, B, tr->route);
+    }
+    for (size_t i = 0; i < B; i++) {
+        size_t k = idx ? idx[i] : i;
+        tr->dispatch[(size_t)tr->D->cls[k] * E + (size_t)tr->route[k]]++;
     }
 }
 

@@ -24,7 +24,7 @@ typedef struct {
     const mot_data *D;
     mot_fwd *f;               /* forward cache on D (the recorder's, and the distinct queries) */
     mot_batch *b;             /* the fast step (batch.h) */
-    gsl_rng *route_rng;       /* exploration noise */
+    gsl_rng *route_rng[MOT_BATCH_MAX_TASKS]; /* exploration noise, one stream per task */
     gsl_rng *shuffle_rng;     /* mini-batch order */
     const int *replay;        /* (T, n) routing to replay instead of drawing, or NULL */
     size_t *perm;             /* (n) sample order of the epoch */
@@ -32,7 +32,7 @@ typedef struct {
     size_t *count;            /* (E) samples routed to each expert in the batch */
     size_t *dispatch;         /* (N, E) training-time dispatch counts of the epoch */
     double *C;                /* (n, E) gate coefficients, batch order */
-    double *noise, *lossE, *r;/* (E), (E), (d) scratch */
+    double *lossE, *r;        /* (E), (d) scratch */
     double objective;         /* mean training loss over the epoch's steps */
     double gnorm[3];          /* |grad| of theta, W, router at the last step (0 if frozen) */
 } mot_trainer;

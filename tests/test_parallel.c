@@ -6,7 +6,8 @@
  * shortcuts, on generated data and on data whose queries never repeat) to
  * 1e-12; its outputs and attention equal mot_block_forward's; its caches
  * follow changes of W and theta; the shortcuts' epochs equal the general
- * path's; and epochs with 2, 3 or 4 OpenMP threads equal the serial epochs
+ * path's; the routing draws noise only for the experts that can win and
+ * follows the law of argmax (h + noise); and epochs with 2, 3 or 4 OpenMP threads equal the serial epochs
  * bit for bit (parameters, routing, objective, gradient norms). */
 #include <math.h>
 #include <stdio.h>
@@ -298,10 +299,59 @@ static void test_flop_count(void)
                 + 2.0 * n * E * L * d                    /* scores */
                 + 2.0 * n * E * L                        /* outputs from T */
                 + n * (2.0 * L * d + d)                  /* phi */
-                + (double)n * E + (double)nt * nq * E    /* router, by query */
+                + 4.0 * n * E + (double)nt * nq * E      /* router: losses by query */
+                + 4.0 * nq * E                           /* their coefficients */
                 + 2.0 * nq * E * d + (double)E * d
                 + n * (double)d + used * 2.0 * nq * d * d; /* W by query */
     CU_ASSERT_DOUBLE_EQUAL(b->flops, want, 0.5);
+    instance_free(&I);
+}
+
+/* Training routing (mot_batch_route): an expert with h_e + lambda < max h
+ * is never chosen and costs no draw; among the others the law is that of
+ * argmax (h_e + r_e), r_e ~ U[0, lambda): for two candidates h_1 = h,
+ * h_3 = h - delta, P(3) = (lambda - delta)^2 / (2 lambda^2). */
+static void test_route_law(void)
+{
+    enum { CALLS = 40 };
+    instance I;
+    instance_make(&I, MOT_MODEL_MOT, MOT_GATE_COMPETE, MOT_LOSS_SQUARED, MOT_NORM_EXPERT, 0);
+    mot_batch *b = I.tr->b;
+    size_t n = I.ds->train->n, E = b->E, ts = 16, nt = (n + ts - 1) / ts, threes = 0, bad = 0;
+    CU_ASSERT_FATAL(E == 4);
+    double lambda = 0.2, delta = 0.05;
+    b->by_query = 0;
+    for (size_t i = 0; i < n; i++) {
+        double *h = b->H + i * E;
+        h[0] = 0.5 - lambda - 1e-3, h[1] = 0.5, h[2] = -1, h[3] = 0.5 - delta;
+    }
+    gsl_rng *clone[MOT_BATCH_MAX_TASKS];
+    for (size_t t = 0; t < nt; t++)
+        clone[t] = gsl_rng_clone(I.tr->route_rng[t]);
+    for (int c = 0; c < CALLS; c++) {
+        mot_batch_route(b, I.tr->route_rng, lambda, NULL, n, I.tr->route);
+        for (size_t k = 0; k < n; k++) {
+            bad += I.tr->route[k] != 1 && I.tr->route[k] != 3;
+            threes += I.tr->route[k] == 3;
+        }
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    /* two draws a row (task t: rows [16 t, 16 t + 16)), in each task's stream */
+    int same = 1;
+    for (size_t t = 0; t < nt; t++) {
+        size_t rows = n - t * ts < ts ? n - t * ts : ts;
+        for (size_t j = 0; j < 2 * rows * CALLS; j++)
+            gsl_rng_get(clone[t]);
+        same &= gsl_rng_get(clone[t]) == gsl_rng_get(I.tr->route_rng[t]);
+        gsl_rng_free(clone[t]);
+    }
+    CU_ASSERT(same);
+    double N = (double)(n * CALLS), p = (lambda - delta) * (lambda - delta) / (2 * lambda * lambda);
+    double z = ((double)threes - N * p) / sqrt(N * p * (1 - p));
+    if (fabs(z) >= 5)
+        fprintf(stderr, "\nexpert 3 chosen %zu times of %.0f, expected %.1f (z = %.2f)\n", threes, N,
+                N * p, z);
+    CU_ASSERT(fabs(z) < 5);
     instance_free(&I);
 }
 
@@ -315,6 +365,7 @@ int main(void)
     CU_add_test(s, "outputs and attention equal mot_block_forward", test_outputs_match_block_forward);
     CU_add_test(s, "distinct-query shortcuts equal the general path", test_shortcuts_equal_general_path);
     CU_add_test(s, "the work counter", test_flop_count);
+    CU_add_test(s, "routing draws only for experts that can win, with the right law", test_route_law);
     CU_pSuite p = CU_add_suite("threads", NULL, NULL);
     CU_add_test(p, "2, 3, 4 threads equal 1 thread bit for bit", test_threads_bit_identical);
     return run_cunit_suites();
