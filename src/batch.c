@@ -82,6 +82,7 @@ mot_batch *mot_batch_alloc(const mot_model *m, const mot_data *D, const mot_fwd 
     b->theta_seen = dalloc(E * d);
     b->Qu = A ? dalloc(MOT_BATCH_MAX_QUERIES * A * d) : NULL;
     b->cand = malloc(MOT_BATCH_MAX_QUERIES * E * sizeof *b->cand);
+    b->vsrc = malloc(V * sizeof *b->vsrc);
     b->ncand = malloc(MOT_BATCH_MAX_QUERIES * sizeof *b->ncand);
     b->H = dalloc(n * E), b->P = dalloc(n * E), b->Rg = m->gated ? dalloc(n * d) : NULL;
     b->F = dalloc(n * E), b->C = dalloc(n * E);
@@ -96,7 +97,7 @@ mot_batch *mot_batch_alloc(const mot_model *m, const mot_data *D, const mot_fwd 
     int ok = b->S && b->sstamp && (V > 1 || b->Z) && (V == 1 || b->T) && b->tstamp && b->zstamp
           && b->theta_seen && (!A || (b->Qu && b->Phi && b->X1g && b->Pq)) && b->H && b->P
           && (!m->gated || b->Rg) && b->F && b->C && b->part && b->Cq && b->rowk && b->pos && b->voff
-          && b->cand && b->ncand;
+          && b->cand && b->ncand && b->vsrc;
     if (!ok || mot_batch_set_threads(b, 1) != MOT_OK) {
         mot_batch_free(b);
         return NULL;
@@ -104,7 +105,9 @@ mot_batch *mot_batch_alloc(const mot_model *m, const mot_data *D, const mot_fwd 
     /* Nothing is cached yet: stamps no version can have. */
     for (size_t k = 0; k < n; k++)
         b->sstamp[k] = b->zstamp[k] = m->version - 1, b->tstamp[k] = 0;
-    b->qu_version = m->version - 1;
+    b->qu_version = b->vsrc_version = m->version - 1;
+    for (size_t a = 0; a < V; a++)
+        b->vsrc[a] = a;
     b->theta_version = 1;
     memcpy(b->theta_seen, m->theta, E * d * sizeof *b->theta_seen);
 #ifdef HAVE_OPENBLAS
@@ -122,7 +125,7 @@ void mot_batch_free(mot_batch *b)
     free(b->S), free(b->sstamp), free(b->Z), free(b->zstamp), free(b->T), free(b->tstamp), free(b->theta_seen);
     free(b->Qu), free(b->H), free(b->P), free(b->Rg), free(b->F), free(b->C), free(b->part), free(b->Cq);
     free(b->Phi), free(b->X1g), free(b->rowk), free(b->pos), free(b->voff), free(b->Pq);
-    free(b->cand), free(b->ncand);
+    free(b->cand), free(b->ncand), free(b->vsrc);
     for (int i = 0; i < b->nscratch; i++)
         scratch_free(b->scratch[i]);
     free(b->scratch);

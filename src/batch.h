@@ -12,6 +12,9 @@
  *   f_e = sum_l s_l T[e][l], so that the attended tokens of the E views need
  *   not be formed after each change of W; T comes from one dgemm over many
  *   samples. When Z would not fit MOT_BATCH_Z_BUDGET, T serves throughout.
+ * - Views whose W are equal bit for bit (every W is 0 in stage I) share
+ *   their attended tokens: Z is formed for the first of them only, and
+ *   when all are equal F = Z theta^T is one dgemm, as for one view.
  * - Exact shortcuts when queries repeat (generated data has N distinct
  *   x_1): W_a^T x_1 once per distinct query, and the W gradient
  *   sum_k c_k x_{k,1} phi_k^T as sum_q x_q (sum_{k: x_{k,1} = x_q} c_k phi_k)^T;
@@ -66,6 +69,10 @@ typedef struct {
     unsigned long *tstamp;     /* (n) theta version T was computed at */
     double *theta_seen;        /* (E, d) theta of the current theta version */
     unsigned long theta_version;
+    size_t *vsrc;              /* (V) the first view whose W equals view a's bit for bit:
+                                * its Z serves both (all W are 0 in stage I) */
+    int vone;                  /* every view's Z is view 0's */
+    unsigned long vsrc_version;/* W version vsrc was matched at */
     double *Qu;                /* (nq, A d) W_a^T x_q of the distinct queries */
     unsigned long qu_version;
     /* the step, in batch order */

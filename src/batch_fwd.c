@@ -133,10 +133,12 @@ void batch_attend_all(mot_batch *b, const mot_model *m, const mot_data *D, const
         if (b->zstamp[k] == m->version)
             continue;
         const double *X = D->X + k * L * d, *Sk = b->S + k * V * L;
+        size_t own = 0;
         for (size_t a = 0; a < V; a++)
-            attend_z(b->Z + (k * V + a) * d, Sk + a * L, X, L, d);
+            if (V == 1 || b->vsrc[a] == a) /* the others read this view's */
+                attend_z(b->Z + (k * V + a) * d, Sk + a * L, X, L, d), own++;
         b->zstamp[k] = m->version;
-        *fl += 2.0 * (double)(V * L * d);
+        *fl += 2.0 * (double)(own * L * d);
     }
 }
 
@@ -176,21 +178,21 @@ void batch_outputs_z(mot_batch *b, const mot_model *m, const size_t *idx,
                      size_t s0, size_t s1, mot_batch_scratch *s)
 {
     size_t d = b->d, E = b->E, V = b->V, cnt = s1 - s0;
-    if (V == 1) { /* one view: F = Z theta^T */
-        const double *Z = b->Z + s0 * d;
+    if (V == 1 || b->vone) { /* one z a sample (view 0's): F = Z theta^T */
+        const double *Z = b->Z + s0 * V * d;
         if (idx) {
             for (size_t i = s0; i < s1; i++)
-                memcpy(s->Zs + (i - s0) * d, b->Z + idx[i] * d, d * sizeof *s->Zs);
+                memcpy(s->Zs + (i - s0) * d, b->Z + idx[i] * V * d, d * sizeof *s->Zs);
             Z = s->Zs;
         }
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)cnt, (int)E, (int)d, 1.0, Z,
-                    (int)d, m->theta, (int)d, 0.0, b->F + s0 * E, (int)E);
+                    (int)(idx ? d : V * d), m->theta, (int)d, 0.0, b->F + s0 * E, (int)E);
         return;
     }
-    for (size_t i = s0; i < s1; i++) { /* expert e reads view e */
+    for (size_t i = s0; i < s1; i++) { /* expert e reads view e, or the view it matches */
         const double *Zk = b->Z + (idx ? idx[i] : i) * V * d;
         for (size_t e = 0; e < E; e++)
-            b->F[i * E + e] = dot(Zk + e * d, m->theta + e * d, d);
+            b->F[i * E + e] = dot(Zk + b->vsrc[e] * d, m->theta + e * d, d);
     }
 }
 

@@ -44,7 +44,7 @@ static inline void contribute_theta(mot_batch *b, const mot_model *m, const mot_
     size_t L = b->L, d = b->d, V = b->V, a = b->V == 1 ? 0 : mot_model_view_of(m, e);
     const double *z = s->z;
     if (p->zpath)
-        z = b->Z + (k * V + a) * d;
+        z = b->Z + (k * V + b->vsrc[a]) * d;
     else
         attend_z(s->z, b->S + (k * V + a) * L, D->X + k * L * d, L, d), *fl += 2.0 * (double)(L * d);
     axpy(gtheta + e * d, ct, z, d);
@@ -287,6 +287,23 @@ static void reduce_W(mot_batch *b, mot_model *m, const mot_data *D, size_t a, in
                 b->X1g + r0 * d, (int)d, b->Phi + r0 * d, (int)d, 0.0, gW, (int)d);
 }
 
+/* vsrc, vone for the current W: which views' W are equal bit for bit. */
+static void match_views(mot_batch *b, const mot_model *m)
+{
+    size_t dd = b->d * b->d;
+    b->vone = 1;
+    for (size_t a = 0; a < b->V; a++) {
+        b->vsrc[a] = a;
+        for (size_t c = 0; c < a; c++)
+            if (b->vsrc[c] == c && !memcmp(m->W + c * dd, m->W + a * dd, dd * sizeof *m->W)) {
+                b->vsrc[a] = c;
+                break;
+            }
+        b->vone &= b->vsrc[a] == 0;
+    }
+    b->vsrc_version = m->version;
+}
+
 double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
                            const mot_batch_rule *rule, const int *route, const size_t *count,
                            const size_t *idx, size_t B, unsigned groups)
@@ -305,6 +322,8 @@ double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
         memcpy(b->theta_seen, m->theta, E * d * sizeof *m->theta);
         b->theta_version++;
     }
+    if (V > 1 && b->vsrc_version != m->version)
+        match_views(b, m);
     if (A && group && b->qu_version != m->version) { /* W_a^T x_q of the distinct queries */
         size_t nq = b->f->nq;
         for (size_t a = 0; a < A; a++)

@@ -5,7 +5,8 @@
  * without the distinct-query
  * shortcuts, on generated data and on data whose queries never repeat) to
  * 1e-12; its outputs and attention equal mot_block_forward's; its caches
- * follow changes of W and theta; the shortcuts' epochs equal the general
+ * follow changes of W and theta; views whose W are equal share their
+ * attended tokens; the shortcuts' epochs equal the general
  * path's; the routing draws noise only for the experts that can win and
  * follows the law of argmax (h + noise); and epochs with 2, 3 or 4 OpenMP threads equal the serial epochs
  * bit for bit (parameters, routing, objective, gradient norms). */
@@ -127,6 +128,41 @@ static void test_fast_equals_naive(void)
                         instance_free(&I);
                     }
     CU_ASSERT_EQUAL(bad, 0);
+}
+
+/* Views whose W are equal bit for bit share one attended token (vsrc):
+ * all W equal (stage I: all zero), then only some (W_2 = W_0), then all
+ * distinct again, for mot and single, full batch and mini-batch; each
+ * time the fast step equals the reference, which knows nothing of it. */
+static void test_equal_views_share(void)
+{
+    static const size_t sub[5] = {4, 0, 9, 149, 33};
+    for (int kind = 0; kind < 2; kind++) {
+        instance I;
+        instance_make(&I, kind, MOT_GATE_COMPETE, MOT_LOSS_SQUARED, MOT_NORM_EXPERT, 0);
+        mot_model *m = I.m;
+        size_t n = I.ds->train->n, dd = m->d * m->d;
+        double *W1 = malloc(dd * sizeof *W1);
+        memcpy(W1, m->W + dd, dd * sizeof *W1);
+        for (int round = 0; round < 3; round++) {
+            if (round == 0)
+                for (size_t a = 1; a < m->A; a++)
+                    memcpy(m->W + a * dd, m->W, dd * sizeof *m->W);
+            else if (round == 1)
+                memcpy(m->W + dd, W1, dd * sizeof *W1);
+            else
+                m->W[2 * dd] += 0.125;
+            mot_model_touch(m);
+            char what[64];
+            snprintf(what, sizeof what, "kind %d, round %d", kind, round);
+            CU_ASSERT(compare_gradients(&I, NULL, n, what));
+            CU_ASSERT(compare_gradients(&I, sub, 5, what));
+            CU_ASSERT_EQUAL(I.tr->b->vone, round == 0);
+            CU_ASSERT_EQUAL(I.tr->b->vsrc[2], round == 2 ? 2 : 0);
+        }
+        free(W1);
+        instance_free(&I);
+    }
 }
 
 /* The caches follow the parameters: after theta changes (without a touch:
@@ -362,6 +398,7 @@ int main(void)
     CU_pSuite s = CU_add_suite("fast step", NULL, NULL);
     CU_add_test(s, "gradients equal the per-sample reference", test_fast_equals_naive);
     CU_add_test(s, "caches follow changes of theta and W", test_caches_follow_changes);
+    CU_add_test(s, "views with equal W share their attended tokens", test_equal_views_share);
     CU_add_test(s, "outputs and attention equal mot_block_forward", test_outputs_match_block_forward);
     CU_add_test(s, "distinct-query shortcuts equal the general path", test_shortcuts_equal_general_path);
     CU_add_test(s, "the work counter", test_flop_count);
