@@ -53,7 +53,7 @@ static inline void contribute_theta(mot_batch *b, const mot_model *m, const mot_
 
 /* cw phi_e of expert (or head) e on sample k at batch row i into Phi row
  * `row`: phi = sum_l s_l (theta_e^T x_l - f_e) x_l. */
-static void contribute_W(mot_batch *b, const mot_model *m, const mot_data *D, const plan *p,
+MOT_CLONES static void contribute_W(mot_batch *b, const mot_model *m, const mot_data *D, const plan *p,
                          size_t i, size_t k, size_t e, double cw, size_t row,
                          mot_batch_scratch *s, double *fl)
 {
@@ -62,11 +62,13 @@ static void contribute_W(mot_batch *b, const mot_model *m, const mot_data *D, co
     const double *X = D->X + k * L * d, *sv = b->S + (k * V + a) * L;
     double f = b->F[i * E + e], *phi = b->Phi + row * d;
     const double *tl = s->tl;
-    if (!p->zpath && b->T)
+    if (!p->zpath && b->T) {
         tl = b->T + (e * n + k) * L;
-    else
-        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)L, (int)d, 1.0, X, (int)d,
-                    m->theta + e * d, 1, 0.0, s->tl, 1), *fl += 2.0 * (double)(L * d);
+    } else { /* theta_e^T x_l */
+        for (size_t l = 0; l < L; l++)
+            s->tl[l] = dot(m->theta + e * d, X + l * d, d);
+        *fl += 2.0 * (double)(L * d);
+    }
     *fl += 2.0 * (double)(L * d) + (double)d;
     for (size_t j = 0; j < d; j++)
         s->phi[j] = 0;
