@@ -83,6 +83,7 @@ mot_batch *mot_batch_alloc(const mot_model *m, const mot_data *D, const mot_fwd 
     b->Qu = A ? dalloc(MOT_BATCH_MAX_QUERIES * A * d) : NULL;
     b->cand = malloc(MOT_BATCH_MAX_QUERIES * E * sizeof *b->cand);
     b->vsrc = malloc(V * sizeof *b->vsrc);
+    b->count = malloc(E * sizeof *b->count);
     b->ncand = malloc(MOT_BATCH_MAX_QUERIES * sizeof *b->ncand);
     b->H = dalloc(n * E), b->P = dalloc(n * E), b->Rg = m->gated ? dalloc(n * d) : NULL;
     b->F = dalloc(n * E), b->C = dalloc(n * E);
@@ -97,7 +98,7 @@ mot_batch *mot_batch_alloc(const mot_model *m, const mot_data *D, const mot_fwd 
     int ok = b->S && b->sstamp && (V > 1 || b->Z) && (V == 1 || b->T) && b->tstamp && b->zstamp
           && b->theta_seen && (!A || (b->Qu && b->Phi && b->X1g && b->Pq)) && b->H && b->P
           && (!m->gated || b->Rg) && b->F && b->C && b->part && b->Cq && b->rowk && b->pos && b->voff
-          && b->cand && b->ncand && b->vsrc;
+          && b->cand && b->ncand && b->vsrc && b->count;
     if (!ok || mot_batch_set_threads(b, 1) != MOT_OK) {
         mot_batch_free(b);
         return NULL;
@@ -125,7 +126,7 @@ void mot_batch_free(mot_batch *b)
     free(b->S), free(b->sstamp), free(b->Z), free(b->zstamp), free(b->T), free(b->tstamp), free(b->theta_seen);
     free(b->Qu), free(b->H), free(b->P), free(b->Rg), free(b->F), free(b->C), free(b->part), free(b->Cq);
     free(b->Phi), free(b->X1g), free(b->rowk), free(b->pos), free(b->voff), free(b->Pq);
-    free(b->cand), free(b->ncand), free(b->vsrc);
+    free(b->cand), free(b->ncand), free(b->vsrc), free(b->count);
     for (int i = 0; i < b->nscratch; i++)
         scratch_free(b->scratch[i]);
     free(b->scratch);
@@ -213,24 +214,35 @@ static size_t route_row(const double *h, const size_t *cand, size_t nc, double l
     return best;
 }
 
+void batch_route_prepare(mot_batch *b, double lambda)
+{
+    if (b->by_query)
+        for (size_t q = 0; q < b->f->nq; q++)
+            b->ncand[q] = candidates(b->H + q * b->E, b->E, lambda, b->cand + q * b->E);
+}
+
+void batch_route_rows(mot_batch *b, gsl_rng *r, double lambda, const size_t *idx, size_t i0,
+                      size_t i1, int *route, mot_batch_scratch *s)
+{
+    size_t E = b->E;
+    for (size_t i = i0; i < i1; i++) {
+        size_t g = gate_row(b, idx, i), *cand = b->cand + g * E, nc;
+        if (b->by_query)
+            nc = b->ncand[g];
+        else
+            nc = candidates(b->H + g * E, E, lambda, cand = s->cand);
+        route[idx ? idx[i] : i] = (int)route_row(b->H + g * E, cand, nc, lambda, r);
+    }
+}
+
 void mot_batch_route(mot_batch *b, gsl_rng *const *rngs, double lambda, const size_t *idx,
                      size_t B, int *route)
 {
-    size_t E = b->E, ts = task_size(B), nt = (B + ts - 1) / ts;
-    if (b->by_query)
-        for (size_t q = 0; q < b->f->nq; q++)
-            b->ncand[q] = candidates(b->H + q * E, E, lambda, b->cand + q * E);
+    size_t ts = task_size(B), nt = (B + ts - 1) / ts;
+    batch_route_prepare(b, lambda);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(b->threads) if (b->threads > 1 && nt > 1)
     for (size_t t = 0; t < nt; t++) {
         size_t i1 = B - t * ts < ts ? B : (t + 1) * ts;
-        mot_batch_scratch *s = b->scratch[thread_id()];
-        for (size_t i = t * ts; i < i1; i++) {
-            size_t g = gate_row(b, idx, i), *cand = b->cand + g * E, nc;
-            if (b->by_query)
-                nc = b->ncand[g];
-            else
-                nc = candidates(b->H + g * E, E, lambda, cand = s->cand);
-            route[idx ? idx[i] : i] = (int)route_row(b->H + g * E, cand, nc, lambda, rngs[t]);
-        }
+        batch_route_rows(b, rngs[t], lambda, idx, t * ts, i1, route, b->scratch[thread_id()]);
     }
 }

@@ -81,6 +81,7 @@ typedef struct {
     int by_query;              /* the gate's rows are the distinct queries' */
     size_t *cand, *ncand;      /* (MAX_QUERIES, E), (MAX_QUERIES): the experts that can win
                                 * the routing of each distinct query */
+    size_t *count;             /* (E) samples of the step routed to each expert */
     double *Rg;                /* (n, d) router rows of a mini-batch */
     double *F;                 /* (n, E) expert outputs */
     double *C;                 /* (n, E) gate coefficients */
@@ -132,13 +133,20 @@ typedef struct {
     mot_grad_norm norm;
 } mot_batch_rule;
 
-/* Given H, P of mot_batch_gate for the same batch and the routing route[k]
- * (by sample; ignored for `single`), writes into m->grads (zeroed first)
- * the gradients of `groups` (MOT_GROUP_* flags) and returns the batch's
- * mean loss. `count` (E) holds the number of samples of the batch routed
- * to each expert. */
+/* The exploration noise of a step's routing: task t draws from rngs[t]. */
+typedef struct {
+    gsl_rng *const *rngs; /* MOT_BATCH_MAX_TASKS streams */
+    double lambda;
+} mot_batch_noise;
+
+/* Given H, P of mot_batch_gate for the same batch, writes into m->grads
+ * (zeroed first) the gradients of `groups` (MOT_GROUP_* flags) and returns
+ * the batch's mean loss. The routing route[k] (by sample; ignored for
+ * `single`) is given, or with noise (gated models) drawn first, as
+ * mot_batch_route draws it, and written to route: while W is frozen each
+ * task routes its own rows, so the step wakes its threads once. */
 double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
-                           const mot_batch_rule *rule, const int *route, const size_t *count,
+                           const mot_batch_rule *rule, const mot_batch_noise *noise, int *route,
                            const size_t *idx, size_t B, unsigned groups);
 
 #endif

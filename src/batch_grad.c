@@ -156,11 +156,14 @@ static double divisor(const mot_batch *b, const mot_batch_rule *rule, const size
 
 /* One task: batch rows [i0, i1). */
 MOT_CLONES static void run_task(mot_batch *b, const mot_model *m, const mot_data *D,
-                     const mot_batch_rule *rule, const int *route, const size_t *count,
-                     const size_t *idx, size_t B, unsigned groups, const plan *p,
-                     size_t i0, size_t i1, double *part, mot_batch_scratch *s)
+                                const mot_batch_rule *rule, const mot_batch_noise *noise, size_t t,
+                                int *route, const size_t *idx, size_t B, unsigned groups,
+                                const plan *p, size_t i0, size_t i1, double *part,
+                                mot_batch_scratch *s)
 {
     size_t d = b->d, E = b->E, L = b->L;
+    if (noise) /* this task's rows, from this task's stream */
+        batch_route_rows(b, noise->rngs[t], noise->lambda, idx, i0, i1, route, s);
     double *gtheta = part, *gw = part + E * d, *cq = part + 2 * E * d + 2, loss = 0, fl = 0;
     if (groups & MOT_GROUP_THETA)
         memset(gtheta, 0, E * d * sizeof *gtheta);
@@ -190,8 +193,8 @@ MOT_CLONES static void run_task(mot_batch *b, const mot_model *m, const mot_data
                 loss += mot_loss_value(rule->loss, y, F);
                 if (groups & (MOT_GROUP_THETA | MOT_GROUP_W))
                     for (size_t e = 0; e < E; e++)
-                        contribute(b, m, D, p, i, k, e, g / (double)B, g / (double)B, e * B + i,
-                                   groups, gtheta, s, &fl);
+                        contribute(b, m, D, p, i, k, e, g, g / (double)B, e * B + i, groups,
+                                   gtheta, s, &fl);
                 continue;
             }
             size_t e = (size_t)route[k];
@@ -200,13 +203,12 @@ MOT_CLONES static void run_task(mot_batch *b, const mot_model *m, const mot_data
             F = a * Fi[e];
             double g = mot_loss_grad(rule->loss, y, F);
             loss += loss_value(rule->loss, y, F);
-            if (groups & MOT_GROUP_THETA)
-                contribute_theta(b, m, D, p, k, e,
-                                 g * a / divisor(b, rule, count, e, B, MOT_GROUP_THETA), gtheta, s,
-                                 &fl);
+            if (groups & MOT_GROUP_THETA) /* divided by the expert's divisor when summed */
+                contribute_theta(b, m, D, p, k, e, g * a, gtheta, s, &fl);
             if (groups & MOT_GROUP_W)
                 contribute_W(b, m, D, p, i, k, e,
-                             g * a / divisor(b, rule, count, e, B, MOT_GROUP_W), b->pos[i], s, &fl);
+                             g * a / divisor(b, rule, b->count, e, B, MOT_GROUP_W), b->pos[i], s,
+                             &fl);
             if (!(groups & MOT_GROUP_ROUTER))
                 continue;
             if (p->rgroup && rule->gate == MOT_GATE_COMPETE) { /* losses summed by query */
@@ -306,8 +308,15 @@ static void match_views(mot_batch *b, const mot_model *m)
     b->vsrc_version = m->version;
 }
 
+static void count_routes(mot_batch *b, const int *route, const size_t *idx, size_t B)
+{
+    memset(b->count, 0, b->E * sizeof *b->count);
+    for (size_t i = 0; i < B; i++)
+        b->count[route[idx ? idx[i] : i]]++;
+}
+
 double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
-                           const mot_batch_rule *rule, const int *route, const size_t *count,
+                           const mot_batch_rule *rule, const mot_batch_noise *noise, int *route,
                            const size_t *idx, size_t B, unsigned groups)
 {
     size_t d = b->d, E = b->E, A = b->A, V = b->V;
@@ -335,31 +344,51 @@ double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
         b->qu_version = m->version;
         b->flops += 2.0 * (double)(nq * A * d * d);
     }
+    /* W's contributions need every sample's expert before the tasks (their
+     * divisors, their rows); theta's are divided once summed */
+    if (!b->gated)
+        noise = NULL;
+    int fuse = noise && !(groups & MOT_GROUP_W);
+    if (noise && !fuse)
+        mot_batch_route(b, noise->rngs, noise->lambda, idx, B, route);
+    else if (fuse)
+        batch_route_prepare(b, noise->lambda);
+    if (b->gated && !fuse)
+        count_routes(b, route, idx, B);
     if (groups & MOT_GROUP_W)
         place_rows(b, m, route, idx, B);
     size_t ts = task_size(B), nt = (B + ts - 1) / ts, np = 2 * E * d + 2 + MOT_BATCH_MAX_QUERIES * E;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(b->threads) if (b->threads > 1 && nt > 1)
     for (size_t t = 0; t < nt; t++) {
         size_t i0 = t * ts, i1 = B - i0 < ts ? B : i0 + ts;
-        run_task(b, m, D, rule, route, count, idx, B, groups, &p, i0, i1, b->part + t * np,
-                 b->scratch[thread_id()]);
+        run_task(b, m, D, rule, fuse ? noise : NULL, t, route, idx, B, groups, &p, i0, i1,
+                 b->part + t * np, b->scratch[thread_id()]);
     }
+    if (fuse)
+        count_routes(b, route, idx, B);
     /* the partial sums, in task order */
     double loss = 0;
     for (size_t t = 0; t < nt; t++)
         loss += b->part[t * np + 2 * E * d], b->flops += b->part[t * np + 2 * E * d + 1];
     memset(m->gtheta, 0, E * d * sizeof *m->gtheta);
     if (groups & MOT_GROUP_THETA) { /* each entry summed in task order, entries in parallel */
-        size_t ncol = (E * d + 63) / 64;
-#pragma omp parallel for schedule(static) num_threads(b->threads) if (b->threads > 1 && ncol > 1)
+        size_t ncol = (E * d + 63) / 64; /* threads only when the sum outweighs waking them */
+#pragma omp parallel for schedule(static) num_threads(b->threads) if (b->threads > 1 && nt * E * d > (1u << 18))
         for (size_t c = 0; c < ncol; c++) {
             size_t j0 = c * 64, j1 = j0 + 64 < E * d ? j0 + 64 : E * d;
             for (size_t t = 0; t < nt; t++)
                 axpy(m->gtheta + j0, 1.0, b->part + t * np + j0, j1 - j0);
         }
     }
-    if (groups & MOT_GROUP_THETA)
-        b->flops += (double)(nt * E * d);
+    if (groups & MOT_GROUP_THETA) {
+        for (size_t e = 0; e < E; e++) { /* an expert without samples keeps its zeros */
+            double div = divisor(b, rule, b->count, e, B, MOT_GROUP_THETA);
+            if (div > 0)
+                for (size_t j = 0; j < d; j++)
+                    m->gtheta[e * d + j] /= div;
+        }
+        b->flops += (double)(nt * E * d) + (double)(E * d);
+    }
     if (m->gw) {
         memset(m->gw, 0, E * d * sizeof *m->gw);
         if (groups & MOT_GROUP_ROUTER) {

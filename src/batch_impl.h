@@ -130,6 +130,14 @@ static inline void attend_z(double *restrict z, const double *restrict s, const 
         axpy(z, s[l], X + l * d, d);
 }
 
+/* batch.c */
+
+/* The experts that can win the routing of each distinct query (by_query). */
+void batch_route_prepare(mot_batch *b, double lambda);
+/* Routes batch rows [i0, i1) drawing from r (mot_batch_route's task). */
+void batch_route_rows(mot_batch *b, gsl_rng *r, double lambda, const size_t *idx, size_t i0,
+                      size_t i1, int *route, mot_batch_scratch *s);
+
 /* batch_fwd.c */
 
 /* Row-wise softmax of U (rows, n) in place, shifted by each row's maximum;

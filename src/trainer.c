@@ -129,14 +129,14 @@ int mot_trainer_set_threads(mot_trainer *tr, int threads)
     return mot_batch_set_threads(tr->b, threads);
 }
 
-/* The fast gradients, the gate being current (mot_batch_gate). */
-static double batch_gradients(mot_trainer *tr, const size_t *idx, size_t B, unsigned groups)
+/* The fast gradients, the gate being current (mot_batch_gate); with
+ * noise, the step draws the routing first. */
+static double batch_gradients(mot_trainer *tr, const mot_batch_noise *noise, const size_t *idx,
+                              size_t B, unsigned groups)
 {
     const mot_config *cfg = tr->cfg;
     mot_batch_rule rule = {cfg->loss, cfg->gate, cfg->grad_norm};
-    if (tr->m->gated)
-        count_routes(tr, idx, B);
-    return mot_batch_gradients(tr->b, tr->m, tr->D, &rule, tr->route, tr->count, idx, B, groups);
+    return mot_batch_gradients(tr->b, tr->m, tr->D, &rule, noise, tr->route, idx, B, groups);
 }
 
 void mot_trainer_gradients(mot_trainer *tr, const size_t *idx, size_t B,
@@ -144,7 +144,7 @@ void mot_trainer_gradients(mot_trainer *tr, const size_t *idx, size_t B,
 {
     if (tr->m->gated)
         mot_batch_gate(tr->b, tr->m, idx, B);
-    *loss = batch_gradients(tr, idx, B, groups);
+    *loss = batch_gradients(tr, NULL, idx, B, groups);
 }
 
 void mot_trainer_gradients_naive(mot_trainer *tr, const size_t *idx, size_t B,
@@ -218,19 +218,10 @@ double mot_trainer_objective(mot_trainer *tr, const size_t *idx, size_t B, unsig
     return J;
 }
 
-/* Chooses the expert of every sample of the batch, drawing fresh noise (or
- * reading the replayed routing), and counts the dispatch by class. */
-static void route_batch(mot_trainer *tr, int t, const size_t *idx, size_t B)
+/* Counts the dispatch of the batch's routing by class. */
+static void count_dispatch(mot_trainer *tr, const size_t *idx, size_t B)
 {
-    size_t E = tr->m->E, n = tr->D->n;
-    if (tr->replay) {
-        for (size_t i = 0; i < B; i++) {
-            size_t k = idx ? idx[i] : i;
-            tr->route[k] = tr->replay[(size_t)t * n + k];
-        }
-    } else {
-        mot_batch_route(tr->b, tr->route_rng, tr->cfg->lambda_r, idx, B, tr->route);
-    }
+    size_t E = tr->m->E;
     for (size_t i = 0; i < B; i++) {
         size_t k = idx ? idx[i] : i;
         tr->dispatch[(size_t)tr->D->cls[k] * E + (size_t)tr->route[k]]++;
@@ -276,11 +267,17 @@ static int step(mot_trainer *tr, int t, const size_t *idx, size_t B, unsigned gr
     mot_model *m = tr->m;
     const mot_config *cfg = tr->cfg;
     size_t d = m->d;
-    if (m->gated) { /* the gate once: routing and gradients share it */
+    mot_batch_noise noise = {tr->route_rng, cfg->lambda_r};
+    if (m->gated) /* the gate once: routing and gradients share it */
         mot_batch_gate(tr->b, m, idx, B);
-        route_batch(tr, t, idx, B);
-    }
-    double loss = batch_gradients(tr, idx, B, groups);
+    if (m->gated && tr->replay)
+        for (size_t i = 0; i < B; i++) {
+            size_t k = idx ? idx[i] : i;
+            tr->route[k] = tr->replay[(size_t)t * tr->D->n + k];
+        }
+    double loss = batch_gradients(tr, m->gated && !tr->replay ? &noise : NULL, idx, B, groups);
+    if (m->gated)
+        count_dispatch(tr, idx, B);
     tr->gnorm[0] = groups & MOT_GROUP_THETA ? group_norm(m->gtheta, m->E * d) : 0;
     tr->gnorm[1] = groups & MOT_GROUP_W ? group_norm(m->gW, m->A * d * d) : 0;
     tr->gnorm[2] = groups & MOT_GROUP_ROUTER ? group_norm(m->gw, m->E * d) : 0;

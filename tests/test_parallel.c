@@ -329,7 +329,7 @@ static void test_flop_count(void)
     mot_trainer_gradients(I.tr, NULL, n, MOT_GROUP_W | MOT_GROUP_ROUTER, &loss);
     size_t nt = (n + 15) / 16, used = 0;
     for (size_t e = 0; e < E; e++)
-        used += I.tr->count[e] > 0;
+        used += b->count[e] > 0;
     double want = 2.0 * nq * E * d                       /* gate, per query */
                 + 2.0 * nq * E * d * d                   /* W_a^T x_q */
                 + 2.0 * n * E * L * d                    /* scores */
