@@ -25,7 +25,7 @@ static void scratch_free(mot_batch_scratch *s)
     if (!s)
         return;
     free(s->stale), free(s->X1s), free(s->Qs), free(s->Zs);
-    free(s->z), free(s->phi), free(s->tl), free(s->lossE), free(s->crow), free(s->cand);
+    free(s->z), free(s->phi), free(s->tl), free(s->cl), free(s->lossE), free(s->crow), free(s->cand);
     free(s);
 }
 
@@ -49,9 +49,9 @@ static mot_batch_scratch *scratch_alloc(const mot_batch *b)
     s->Qs = dalloc(sub * (b->A ? b->A : 1) * d);
     s->Zs = dalloc(sub * d);
     s->z = dalloc(d), s->phi = dalloc(d);
-    s->tl = dalloc(b->L), s->lossE = dalloc(b->E);
+    s->tl = dalloc(b->L), s->cl = dalloc(b->L), s->lossE = dalloc(b->E);
     s->crow = dalloc(b->E), s->cand = malloc(b->E * sizeof *s->cand);
-    if (!s->stale || !s->X1s || !s->Qs || !s->Zs || !s->z || !s->phi || !s->tl || !s->lossE
+    if (!s->stale || !s->X1s || !s->Qs || !s->Zs || !s->z || !s->phi || !s->tl || !s->cl || !s->lossE
         || !s->crow || !s->cand) {
         scratch_free(s);
         return NULL;

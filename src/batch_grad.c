@@ -70,10 +70,9 @@ MOT_CLONES static void contribute_W(mot_batch *b, const mot_model *m, const mot_
         *fl += 2.0 * (double)(L * d);
     }
     *fl += 2.0 * (double)(L * d) + (double)d;
-    for (size_t j = 0; j < d; j++)
-        s->phi[j] = 0;
     for (size_t l = 0; l < L; l++)
-        axpy(s->phi, sv[l] * (tl[l] - f), X + l * d, d);
+        s->cl[l] = sv[l] * (tl[l] - f);
+    attend_z(s->phi, s->cl, X, L, d);
     for (size_t j = 0; j < d; j++)
         phi[j] = cw * s->phi[j];
     b->rowk[row] = k;
