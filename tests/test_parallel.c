@@ -391,6 +391,43 @@ static void test_route_law(void)
     instance_free(&I);
 }
 
+/* A step that routes (noise given) draws what mot_batch_route draws, both
+ * when its tasks route their own rows (W frozen) and when it routes first
+ * (W trains), full batch and mini-batch. */
+static void test_step_routes_as_route(void)
+{
+    static const size_t sub[7] = {5, 0, 77, 149, 12, 30, 2};
+    static const unsigned groups[2] = {MOT_GROUP_THETA | MOT_GROUP_ROUTER,
+                                       MOT_GROUP_W | MOT_GROUP_ROUTER};
+    instance I;
+    instance_make(&I, MOT_MODEL_MOT, MOT_GATE_COMPETE, MOT_LOSS_SQUARED, MOT_NORM_EXPERT, 0);
+    mot_batch *b = I.tr->b;
+    size_t n = I.ds->train->n;
+    mot_batch_rule rule = {I.cfg.loss, I.cfg.gate, I.cfg.grad_norm};
+    int *want = malloc(n * sizeof *want), same = 1;
+    for (int g = 0; g < 2; g++)
+        for (int mb = 0; mb < 2; mb++) {
+            const size_t *idx = mb ? sub : NULL;
+            size_t B = mb ? 7 : n;
+            gsl_rng *clone[MOT_BATCH_MAX_TASKS];
+            for (int t = 0; t < MOT_BATCH_MAX_TASKS; t++)
+                clone[t] = gsl_rng_clone(I.tr->route_rng[t]);
+            mot_batch_gate(b, I.m, idx, B);
+            mot_batch_route(b, clone, I.cfg.lambda_r, idx, B, want);
+            mot_batch_noise noise = {I.tr->route_rng, I.cfg.lambda_r};
+            mot_batch_gradients(b, I.m, I.ds->train, &rule, &noise, I.tr->route, idx, B, groups[g]);
+            for (size_t i = 0; i < B; i++) {
+                size_t k = idx ? idx[i] : i;
+                same &= I.tr->route[k] == want[k];
+            }
+            for (int t = 0; t < MOT_BATCH_MAX_TASKS; t++) /* the streams are where the clones are */
+                same &= gsl_rng_get(clone[t]) == gsl_rng_get(I.tr->route_rng[t]), gsl_rng_free(clone[t]);
+        }
+    CU_ASSERT(same);
+    free(want);
+    instance_free(&I);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -403,6 +440,7 @@ int main(void)
     CU_add_test(s, "distinct-query shortcuts equal the general path", test_shortcuts_equal_general_path);
     CU_add_test(s, "the work counter", test_flop_count);
     CU_add_test(s, "routing draws only for experts that can win, with the right law", test_route_law);
+    CU_add_test(s, "a step routes as mot_batch_route does", test_step_routes_as_route);
     CU_pSuite p = CU_add_suite("threads", NULL, NULL);
     CU_add_test(p, "2, 3, 4 threads equal 1 thread bit for bit", test_threads_bit_identical);
     return run_cunit_suites();
