@@ -21,12 +21,23 @@ void mot_block_softmax(double *s, const double *u, size_t n)
         s[i] /= sum;
 }
 
-void mot_block_attend(double *z, double *s, const double *X, const double *q,
-                      size_t L, size_t d)
+void mot_block_attend(double *restrict z, double *restrict s, const double *restrict X,
+                      const double *restrict q, size_t L, size_t d)
 {
     if (q) {
-        /* u = X q, then softmax in place */
-        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)L, (int)d, 1.0, X, (int)d, q, 1, 0.0, s, 1);
+        /* u = X q (four running sums a token: a call would cost more than
+         * the work here), then softmax in place */
+        for (size_t l = 0; l < L; l++) {
+            const double *x = X + l * d;
+            double a[4] = {0, 0, 0, 0};
+            size_t j = 0;
+            for (; j + 4 <= d; j += 4)
+                for (size_t r = 0; r < 4; r++)
+                    a[r] += x[j + r] * q[j + r];
+            for (; j < d; j++)
+                a[0] += x[j] * q[j];
+            s[l] = (a[0] + a[1]) + (a[2] + a[3]);
+        }
         mot_block_softmax(s, s, L);
     } else {
         for (size_t l = 0; l < L; l++)
@@ -36,6 +47,7 @@ void mot_block_attend(double *z, double *s, const double *X, const double *q,
     for (size_t j = 0; j < d; j++)
         z[j] = 0;
     for (size_t l = 0; l < L; l++)
+#pragma omp simd
         for (size_t j = 0; j < d; j++)
             z[j] += s[l] * X[l * d + j];
 }

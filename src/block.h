@@ -14,8 +14,8 @@ void mot_block_softmax(double *s, const double *u, size_t n);
 /* Attention given the query q = W^T x_1 (d): fills s (L) and z (d) from the
  * tokens X (L, d). With q == NULL the attention is uniform (s_l = 1/L), the
  * attention-absent expert. */
-void mot_block_attend(double *z, double *s, const double *X, const double *q,
-                      size_t L, size_t d);
+void mot_block_attend(double *restrict z, double *restrict s, const double *restrict X,
+                      const double *restrict q, size_t L, size_t d);
 
 /* The whole forward on one sample, a plain reference: q = W^T x_1 (W may be
  * NULL for uniform attention), then attend. Returns f = theta^T z.

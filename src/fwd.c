@@ -204,6 +204,20 @@ const double *mot_fwd_router_rows(const mot_fwd *f, const size_t *idx, size_t *l
 void mot_fwd_gate(mot_fwd *f, const mot_model *m, const size_t *idx, size_t B)
 {
     size_t d = f->d, E = f->E;
+    if (!idx && !f->Rsum && f->use_unique && 2 * f->nq <= B) {
+        /* the router reads x_1: the logits and softmax of each distinct
+         * query once (rows [0, nq) and [nq, 2 nq) of Hg), copied to its
+         * samples */
+        double *Hq = f->Hg, *Pq = f->Hg + f->nq * E;
+        mot_gate_logits(Hq, f->Xu, d, m->w, f->nq, E, d);
+        for (size_t q = 0; q < f->nq; q++)
+            mot_block_softmax(Pq + q * E, Hq + q * E, E);
+        for (size_t k = 0; k < B; k++) {
+            memcpy(f->H + k * E, Hq + f->qid[k] * E, E * sizeof *f->H);
+            memcpy(f->P + k * E, Pq + f->qid[k] * E, E * sizeof *f->P);
+        }
+        return;
+    }
     if (!idx) {
         mot_gate_logits(f->H, f->R, f->ldr, m->w, B, E, d);
         mot_gate_probs(f->P, f->H, B, E);
