@@ -122,12 +122,12 @@ static inline double dot(const double *restrict x, const double *restrict y, siz
 }
 
 /* z (d) = X^T s = sum_l s_l x_l for tokens X (L, d): each entry summed
- * token after token from 0 (the order of L axpy's), 32 entries at a time
+ * token after token from 0 (the order of L axpy's), 8 entries at a time
  * in registers rather than through memory. */
 static inline void attend_z(double *restrict z, const double *restrict s, const double *restrict X,
                             size_t L, size_t d)
 {
-    enum { BW = 32 };
+    enum { BW = 8 };
     size_t j0 = 0;
     for (; j0 + BW <= d; j0 += BW) {
         double acc[BW];
