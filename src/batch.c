@@ -77,7 +77,7 @@ mot_batch *mot_batch_alloc(const mot_model *m, const mot_data *D, const mot_fwd 
     b->Z = V == 1 || V * n * d * sizeof(double) <= MOT_BATCH_Z_BUDGET ? dalloc(V * n * d) : NULL;
     b->zstamp = malloc(n * sizeof *b->zstamp);
     b->use_z = 1;
-    b->T = V > 1 ? dalloc(E * n * L) : NULL;
+    b->T = V > 1 || A ? dalloc(E * n * L) : NULL;
     b->tstamp = malloc(n * sizeof *b->tstamp);
     b->theta_seen = dalloc(E * d);
     b->Qu = A ? dalloc(MOT_BATCH_MAX_QUERIES * A * d) : NULL;
@@ -95,7 +95,7 @@ mot_batch *mot_batch_alloc(const mot_model *m, const mot_data *D, const mot_fwd 
     b->pos = malloc(n * Hc * sizeof *b->pos);
     b->voff = malloc((V + 1) * sizeof *b->voff);
     b->Pq = A ? dalloc(V * MOT_BATCH_MAX_QUERIES * d) : NULL;
-    int ok = b->S && b->sstamp && (V > 1 || b->Z) && (V == 1 || b->T) && b->tstamp && b->zstamp
+    int ok = b->S && b->sstamp && (V > 1 || b->Z) && ((V == 1 && !A) || b->T) && b->tstamp && b->zstamp
           && b->theta_seen && (!A || (b->Qu && b->Phi && b->X1g && b->Pq)) && b->H && b->P
           && (!m->gated || b->Rg) && b->F && b->C && b->part && b->Cq && b->rowk && b->pos && b->voff
           && b->cand && b->ncand && b->vsrc && b->count;

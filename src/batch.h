@@ -65,7 +65,7 @@ typedef struct {
     unsigned long *sstamp;     /* (n) W version S was computed at */
     double *Z;                 /* (n, V, d) attended tokens, when they fit MOT_BATCH_Z_BUDGET */
     unsigned long *zstamp;     /* (n) W version Z was computed at */
-    double *T;                 /* (E, n, L) token projections, models with V > 1 */
+    double *T;                 /* (E, n, L) token projections (models with attention) */
     unsigned long *tstamp;     /* (n) theta version T was computed at */
     double *theta_seen;        /* (E, d) theta of the current theta version */
     unsigned long theta_version;

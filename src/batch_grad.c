@@ -7,7 +7,8 @@
  *   attention (when W changed) per sample and view: q = W^T x_1 (per
  *             distinct query), u = X q, s = softmax(u)     2 B L d V + B L V exp
  *   Z         (when W changed, theta trains) z = X^T s    2 B L d V
- *   T         (when theta changed, theta frozen) T = X theta^T   2 B L d E
+ *   T         (when theta changed, theta frozen; models with V > 1, or with
+ *             one shared W) T = X theta^T                 2 B L d E
  *   outputs   f_e = theta_e^T z_e (Z), or sum_l s_l T[e][l]      2 B d E (2 B L E)
  *   theta     z of the routed expert (every head: single), summed
  *             per expert                                   2 B d H (+ 2 B L d H without Z)
@@ -62,7 +63,7 @@ MOT_CLONES static void contribute_W(mot_batch *b, const mot_model *m, const mot_
     const double *X = D->X + k * L * d, *sv = b->S + (k * V + a) * L;
     double f = b->F[i * E + e], *phi = b->Phi + row * d;
     const double *tl = s->tl;
-    if (!p->zpath && b->T) {
+    if (b->T && (!p->zpath || p->tw)) {
         tl = b->T + (e * n + k) * L;
     } else { /* theta_e^T x_l */
         for (size_t l = 0; l < L; l++)
@@ -175,6 +176,8 @@ MOT_CLONES static void run_task(mot_batch *b, const mot_model *m, const mot_data
             batch_attend_all(b, m, D, idx, s0, s1, &fl);
             batch_outputs_z(b, m, idx, s0, s1, s);
             fl += 2.0 * (double)((s1 - s0) * E * d);
+            if (p->tw)
+                batch_project(b, m, D, idx, s0, s1, &fl);
         } else {
             batch_project(b, m, D, idx, s0, s1, &fl);
             batch_outputs_t(b, m, idx, s0, s1);
@@ -327,7 +330,8 @@ double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
     /* Z while theta trains (T would be stale at every step), T while it is
      * frozen (Z would be stale at every change of W); one view: always Z */
     plan p = {group, router_grouped(b, B),
-              b->Z && (V == 1 || (b->use_z && (groups & MOT_GROUP_THETA)))};
+              b->Z && (V == 1 || (b->use_z && (groups & MOT_GROUP_THETA))),
+              b->T && (groups & MOT_GROUP_W) && !(groups & MOT_GROUP_THETA)};
     if (memcmp(b->theta_seen, m->theta, E * d * sizeof *m->theta)) {
         memcpy(b->theta_seen, m->theta, E * d * sizeof *m->theta);
         b->theta_version++;

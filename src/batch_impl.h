@@ -96,6 +96,7 @@ typedef struct {
     int group;  /* distinct-query path */
     int rgroup; /* the router's too */
     int zpath;  /* f = theta^T z from Z (else from T) */
+    int tw;     /* the W gradient's theta_e^T x_l from T (theta frozen) */
 } plan;
 
 /* x (n) += a y (n), element by element (vectorized, no reassociation). */
