@@ -95,10 +95,13 @@ mot_batch *mot_batch_alloc(const mot_model *m, const mot_data *D, const mot_fwd 
     b->pos = malloc(n * Hc * sizeof *b->pos);
     b->voff = malloc((V + 1) * sizeof *b->voff);
     b->Pq = A ? dalloc(V * MOT_BATCH_MAX_QUERIES * d) : NULL;
+    /* the tasks' sums of phi by view and query, when queries repeat */
+    b->pw = A && f->nq <= MOT_BATCH_MAX_QUERIES ? dalloc(MOT_BATCH_MAX_TASKS * V * f->nq * d) : NULL;
     int ok = b->S && b->sstamp && (V > 1 || b->Z) && ((V == 1 && !A) || b->T) && b->tstamp && b->zstamp
           && b->theta_seen && (!A || (b->Qu && b->Phi && b->X1g && b->Pq)) && b->H && b->P
           && (!m->gated || b->Rg) && b->F && b->C && b->part && b->Cq && b->rowk && b->pos && b->voff
-          && b->cand && b->ncand && b->vsrc && b->count;
+          && b->cand && b->ncand && b->vsrc && b->count
+          && (!A || f->nq > MOT_BATCH_MAX_QUERIES || b->pw);
     if (!ok || mot_batch_set_threads(b, 1) != MOT_OK) {
         mot_batch_free(b);
         return NULL;
@@ -126,7 +129,7 @@ void mot_batch_free(mot_batch *b)
     free(b->S), free(b->sstamp), free(b->Z), free(b->zstamp), free(b->T), free(b->tstamp), free(b->theta_seen);
     free(b->Qu), free(b->H), free(b->P), free(b->Rg), free(b->F), free(b->C), free(b->part), free(b->Cq);
     free(b->Phi), free(b->X1g), free(b->rowk), free(b->pos), free(b->voff), free(b->Pq);
-    free(b->cand), free(b->ncand), free(b->vsrc), free(b->count);
+    free(b->cand), free(b->ncand), free(b->vsrc), free(b->count), free(b->pw);
     for (int i = 0; i < b->nscratch; i++)
         scratch_free(b->scratch[i]);
     free(b->scratch);

@@ -93,6 +93,8 @@ typedef struct {
     size_t *rowk, *pos;        /* (n Hc) sample of each Phi row; (n Hc) row of each contribution */
     size_t *voff;              /* (V + 1) first Phi row of each view */
     double *Pq;                /* (V, MAX_QUERIES, d) Phi summed by query */
+    double *pw;                /* (MAX_TASKS, V, nq, d) each task's phi summed by view and
+                                * query (distinct-query path), or NULL */
     size_t sub;                /* samples per sub-chunk of a task (cache-sized) */
     double flops;              /* floating-point operations done so far (additions and
                                 * multiplications counted from the sizes; exp not counted):

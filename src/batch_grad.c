@@ -15,7 +15,10 @@
  *   W         c phi = c sum_l s_l (T[e][l] - f_e) x_l       2 B L d H + B d H
  *             (+ 2 B L d H for theta_e^T x_l without T), then x_1 (c phi)^T
  *             summed per view                              2 B d^2 H
- *             (distinct queries: c phi summed by query, B d H, then 2 nq d^2 per view)
+ *             (distinct queries: each task adds phi by view and query, 2 B d H,
+ *             the tasks' sums are added, nt V nq d, divided by the view's
+ *             divisor, nq d, then 2 nq d^2 per view; the routing is then drawn
+ *             inside the tasks)
  *   router    C^T R                                        2 B E d
  *             (distinct queries: C summed by query, then C_q^T X_q   B E + 2 nq E d;
  *             compete: the losses l(y, f_e) summed by query instead, 4 B E, and
@@ -52,16 +55,18 @@ static inline void contribute_theta(mot_batch *b, const mot_model *m, const mot_
     *fl += 2.0 * (double)d;
 }
 
-/* cw phi_e of expert (or head) e on sample k at batch row i into Phi row
- * `row`: phi = sum_l s_l (theta_e^T x_l - f_e) x_l. */
-MOT_CLONES static void contribute_W(mot_batch *b, const mot_model *m, const mot_data *D, const plan *p,
-                         size_t i, size_t k, size_t e, double cw, size_t row,
-                         mot_batch_scratch *s, double *fl)
+/* The W gradient's phi of expert (or head) e on sample k at batch row i:
+ * phi = sum_l s_l (theta_e^T x_l - f_e) x_l, times cw, into Phi row `row`;
+ * or with wq (distinct queries), added into the task's sum for the
+ * sample's view and query, pw (V, nq, d). */
+MOT_CLONES static void contribute_W(mot_batch *b, const mot_model *m, const mot_data *D,
+                                    const plan *p, size_t i, size_t k, size_t e, double cw,
+                                    size_t row, double *pw, mot_batch_scratch *s, double *fl)
 {
     size_t L = b->L, d = b->d, E = b->E, V = b->V, n = b->n;
     size_t a = mot_model_view_of(m, e);
     const double *X = D->X + k * L * d, *sv = b->S + (k * V + a) * L;
-    double f = b->F[i * E + e], *phi = b->Phi + row * d;
+    double f = b->F[i * E + e];
     const double *tl = s->tl;
     if (b->T && (!p->zpath || p->tw)) {
         tl = b->T + (e * n + k) * L;
@@ -70,25 +75,33 @@ MOT_CLONES static void contribute_W(mot_batch *b, const mot_model *m, const mot_
             s->tl[l] = dot(m->theta + e * d, X + l * d, d);
         *fl += 2.0 * (double)(L * d);
     }
-    *fl += 2.0 * (double)(L * d) + (double)d;
     for (size_t l = 0; l < L; l++)
         s->cl[l] = sv[l] * (tl[l] - f);
     attend_z(s->phi, s->cl, X, L, d);
+    *fl += 2.0 * (double)(L * d);
+    if (p->wq) {
+        axpy(pw + (a * b->f->nq + b->f->qid[k]) * d, cw, s->phi, d);
+        *fl += 2.0 * (double)d;
+        return;
+    }
+    double *phi = b->Phi + row * d;
     for (size_t j = 0; j < d; j++)
         phi[j] = cw * s->phi[j];
     b->rowk[row] = k;
+    *fl += (double)d;
 }
 
 /* The gradient contributions of expert (or head) e on sample k at batch
  * row i: ct z_e into gtheta, cw phi_e into Phi row `row`. */
 static inline void contribute(mot_batch *b, const mot_model *m, const mot_data *D, const plan *p,
                               size_t i, size_t k, size_t e, double ct, double cw, size_t row,
-                              unsigned groups, double *gtheta, mot_batch_scratch *s, double *fl)
+                              unsigned groups, double *gtheta, double *pw, mot_batch_scratch *s,
+                              double *fl)
 {
     if (groups & MOT_GROUP_THETA)
         contribute_theta(b, m, D, p, k, e, ct, gtheta, s, fl);
     if (groups & MOT_GROUP_W)
-        contribute_W(b, m, D, p, i, k, e, cw, row, s, fl);
+        contribute_W(b, m, D, p, i, k, e, cw, row, pw, s, fl);
 }
 
 /* lsum_j += l(y, f_j), j < E: one sample's losses under every expert. */
@@ -158,10 +171,12 @@ static double divisor(const mot_batch *b, const mot_batch_rule *rule, const size
 MOT_CLONES static void run_task(mot_batch *b, const mot_model *m, const mot_data *D,
                                 const mot_batch_rule *rule, const mot_batch_noise *noise, size_t t,
                                 int *route, const size_t *idx, size_t B, unsigned groups,
-                                const plan *p, size_t i0, size_t i1, double *part,
+                                const plan *p, size_t i0, size_t i1, double *part, double *pw,
                                 mot_batch_scratch *s)
 {
     size_t d = b->d, E = b->E, L = b->L;
+    if (p->wq)
+        memset(pw, 0, b->V * b->f->nq * d * sizeof *pw);
     if (noise) /* this task's rows, from this task's stream */
         batch_route_rows(b, noise->rngs[t], noise->lambda, idx, i0, i1, route, s);
     double *gtheta = part, *gw = part + E * d, *cq = part + 2 * E * d + 2, loss = 0, fl = 0;
@@ -195,8 +210,8 @@ MOT_CLONES static void run_task(mot_batch *b, const mot_model *m, const mot_data
                 loss += mot_loss_value(rule->loss, y, F);
                 if (groups & (MOT_GROUP_THETA | MOT_GROUP_W))
                     for (size_t e = 0; e < E; e++)
-                        contribute(b, m, D, p, i, k, e, g, g / (double)B, e * B + i, groups,
-                                   gtheta, s, &fl);
+                        contribute(b, m, D, p, i, k, e, g, p->wq ? g : g / (double)B, e * B + i,
+                                   groups, gtheta, pw, s, &fl);
                 continue;
             }
             size_t e = (size_t)route[k];
@@ -207,10 +222,12 @@ MOT_CLONES static void run_task(mot_batch *b, const mot_model *m, const mot_data
             loss += loss_value(rule->loss, y, F);
             if (groups & MOT_GROUP_THETA) /* divided by the expert's divisor when summed */
                 contribute_theta(b, m, D, p, k, e, g * a, gtheta, s, &fl);
-            if (groups & MOT_GROUP_W)
+            if (groups & MOT_GROUP_W && p->wq) /* divided by the view's divisor when summed */
+                contribute_W(b, m, D, p, i, k, e, g * a, 0, pw, s, &fl);
+            else if (groups & MOT_GROUP_W)
                 contribute_W(b, m, D, p, i, k, e,
-                             g * a / divisor(b, rule, b->count, e, B, MOT_GROUP_W), b->pos[i], s,
-                             &fl);
+                             g * a / divisor(b, rule, b->count, e, B, MOT_GROUP_W), b->pos[i],
+                             NULL, s, &fl);
             if (!(groups & MOT_GROUP_ROUTER))
                 continue;
             if (p->rgroup && rule->gate == MOT_GATE_COMPETE) { /* losses summed by query */
@@ -293,6 +310,28 @@ static void reduce_W(mot_batch *b, mot_model *m, const mot_data *D, size_t a, in
                 b->X1g + r0 * d, (int)d, b->Phi + r0 * d, (int)d, 0.0, gW, (int)d);
 }
 
+/* gW_a = sum_q x_q Pq^T, Pq = the tasks' sums of view a's phi for query
+ * q (in task order), divided by the view's divisor; zero when no sample
+ * went through view a. */
+static void reduce_W_by_query(mot_batch *b, mot_model *m, const mot_batch_rule *rule, size_t a,
+                              size_t nt, size_t npw, size_t B)
+{
+    size_t d = b->d, nq = b->f->nq;
+    double *gW = m->gW + a * d * d, *Pq = b->Pq + a * MOT_BATCH_MAX_QUERIES * d;
+    double div = divisor(b, rule, b->count, a, B, MOT_GROUP_W);
+    if (!(div > 0)) {
+        memset(gW, 0, d * d * sizeof *gW);
+        return;
+    }
+    memset(Pq, 0, nq * d * sizeof *Pq);
+    for (size_t t = 0; t < nt; t++)
+        axpy(Pq, 1.0, b->pw + t * npw + a * nq * d, nq * d);
+    for (size_t j = 0; j < nq * d; j++)
+        Pq[j] /= div;
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)d, (int)nq, 1.0, b->f->Xu,
+                (int)d, Pq, (int)d, 0.0, gW, (int)d);
+}
+
 /* vsrc, vone for the current W: which views' W are equal bit for bit. */
 static void match_views(mot_batch *b, const mot_model *m)
 {
@@ -331,7 +370,7 @@ double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
      * frozen (Z would be stale at every change of W); one view: always Z */
     plan p = {group, router_grouped(b, B),
               b->Z && (V == 1 || (b->use_z && (groups & MOT_GROUP_THETA))),
-              b->T && (groups & MOT_GROUP_W) && !(groups & MOT_GROUP_THETA)};
+              b->T && (groups & MOT_GROUP_W) && !(groups & MOT_GROUP_THETA), 0};
     if (memcmp(b->theta_seen, m->theta, E * d * sizeof *m->theta)) {
         memcpy(b->theta_seen, m->theta, E * d * sizeof *m->theta);
         b->theta_version++;
@@ -347,25 +386,28 @@ double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
         b->qu_version = m->version;
         b->flops += 2.0 * (double)(nq * A * d * d);
     }
-    /* W's contributions need every sample's expert before the tasks (their
-     * divisors, their rows); theta's are divided once summed */
+    /* W's contributions as Phi rows need every sample's expert before the
+     * tasks (their divisors, their rows); summed by view and query (wq),
+     * like theta's, they are divided once summed */
     if (!b->gated)
         noise = NULL;
-    int fuse = noise && !(groups & MOT_GROUP_W);
+    p.wq = group && (groups & MOT_GROUP_W) && b->pw;
+    int fuse = noise && (!(groups & MOT_GROUP_W) || p.wq);
     if (noise && !fuse)
         mot_batch_route(b, noise->rngs, noise->lambda, idx, B, route);
     else if (fuse)
         batch_route_prepare(b, noise->lambda);
     if (b->gated && !fuse)
         count_routes(b, route, idx, B);
-    if (groups & MOT_GROUP_W)
+    if ((groups & MOT_GROUP_W) && !p.wq)
         place_rows(b, m, route, idx, B);
     size_t ts = task_size(B), nt = (B + ts - 1) / ts, np = 2 * E * d + 2 + MOT_BATCH_MAX_QUERIES * E;
+    size_t npw = p.wq ? V * b->f->nq * d : 0;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(b->threads) if (b->threads > 1 && nt > 1)
     for (size_t t = 0; t < nt; t++) {
         size_t i0 = t * ts, i1 = B - i0 < ts ? B : i0 + ts;
         run_task(b, m, D, rule, fuse ? noise : NULL, t, route, idx, B, groups, &p, i0, i1,
-                 b->part + t * np, b->scratch[thread_id()]);
+                 b->part + t * np, p.wq ? b->pw + t * npw : NULL, b->scratch[thread_id()]);
     }
     if (fuse)
         count_routes(b, route, idx, B);
@@ -422,7 +464,16 @@ double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
     }
     if (A && !(groups & MOT_GROUP_W))
         memset(m->gW, 0, A * d * d * sizeof *m->gW);
-    if (A && (groups & MOT_GROUP_W)) {
+    if (A && (groups & MOT_GROUP_W) && p.wq) {
+        size_t nq = b->f->nq;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(b->threads) if (b->threads > 1 && V > 1)
+        for (size_t a = 0; a < V; a++)
+            reduce_W_by_query(b, m, rule, a, nt, npw, B);
+        b->flops += (double)(nt * V * nq * d);
+        for (size_t a = 0; a < V; a++)
+            if (divisor(b, rule, b->count, a, B, MOT_GROUP_W) > 0)
+                b->flops += (double)(nq * d) + 2.0 * (double)(nq * d * d);
+    } else if (A && (groups & MOT_GROUP_W)) {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(b->threads) if (b->threads > 1 && V > 1)
         for (size_t a = 0; a < V; a++)
             reduce_W(b, m, D, a, group);

@@ -97,6 +97,7 @@ typedef struct {
     int rgroup; /* the router's too */
     int zpath;  /* f = theta^T z from Z (else from T) */
     int tw;     /* the W gradient's theta_e^T x_l from T (theta frozen) */
+    int wq;     /* the W gradient's phi summed by view and query in each task */
 } plan;
 
 /* x (n) += a y (n), element by element (vectorized, no reassociation). */

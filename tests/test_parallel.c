@@ -341,11 +341,12 @@ static void test_flop_count(void)
                 + 2.0 * nq * E * d * d                   /* W_a^T x_q */
                 + 2.0 * n * E * L * d                    /* scores */
                 + 2.0 * n * E * L                        /* outputs from T */
-                + n * (2.0 * L * d + d)                  /* phi */
+                + n * (2.0 * L * d + 2.0 * d)            /* phi, added by view and query */
                 + 4.0 * n * E + (double)nt * nq * E      /* router: losses by query */
                 + 4.0 * nq * E                           /* their coefficients */
                 + 2.0 * nq * E * d + (double)E * d
-                + n * (double)d + used * 2.0 * nq * d * d; /* W by query */
+                + (double)nt * E * nq * d                /* the tasks' sums added */
+                + used * (nq * (double)d + 2.0 * nq * d * d); /* divided; W by query */
     CU_ASSERT_DOUBLE_EQUAL(b->flops, want, 0.5);
     instance_free(&I);
 }
