@@ -15,6 +15,7 @@
 #endif
 
 #include "batch.h"
+#include "clones.h"
 #include "data.h"
 #include "model.h"
 
@@ -38,19 +39,6 @@ static inline int thread_id(void)
     return 0;
 #endif
 }
-
-/* The hot loops (marked MOT_CLONES) are compiled for AVX-512, AVX2 and the baseline and
- * the best the CPU has is picked at load time. None reassociates a sum
- * across vector lanes and the build has no FMA contraction (-std=c11), so
- * every clone gives the same bits. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define MOT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-#endif
-#ifndef MOT_CLONES
-#define MOT_CLONES
-#endif
 
 /* Samples per task: a function of the batch size only, so that the partial
  * sums, and hence the result, do not depend on the thread count. */

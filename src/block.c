@@ -6,6 +6,8 @@
 
 #include <gsl/gsl_cblas.h>
 
+#include "clones.h"
+
 void mot_block_softmax(double *s, const double *u, size_t n)
 {
     double max = u[0];
@@ -21,7 +23,7 @@ void mot_block_softmax(double *s, const double *u, size_t n)
         s[i] /= sum;
 }
 
-void mot_block_attend(double *restrict z, double *restrict s, const double *restrict X,
+MOT_CLONES void mot_block_attend(double *restrict z, double *restrict s, const double *restrict X,
                       const double *restrict q, size_t L, size_t d)
 {
     if (q) {
