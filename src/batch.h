@@ -84,6 +84,8 @@ typedef struct {
     size_t *count;             /* (E) samples of the step routed to each expert */
     double *Rg;                /* (n, d) router rows of a mini-batch */
     double *F;                 /* (n, E) expert outputs */
+    int f_full;                /* F holds the whole set, in order ... */
+    unsigned long f_theta, f_w;/* ... at these theta and W versions */
     double *C;                 /* (n, E) gate coefficients */
     double *part;              /* (MAX_TASKS, 2 E d + 2 + MAX_QUERIES E) partial gtheta, gw,
                                 * loss, flops, gate coefficients by query */

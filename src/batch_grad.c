@@ -187,16 +187,20 @@ MOT_CLONES static void run_task(mot_batch *b, const mot_model *m, const mot_data
     for (size_t s0 = i0; s0 < i1; s0 += b->sub) {
         size_t s1 = s0 + b->sub < i1 ? s0 + b->sub : i1;
         batch_attend(b, m, D, idx, s0, s1, p->group, s, &fl);
-        if (p->zpath) {
+        if (p->zpath) { /* the caches the contributions read, then F unless kept */
             batch_attend_all(b, m, D, idx, s0, s1, &fl);
-            batch_outputs_z(b, m, idx, s0, s1, s);
-            fl += 2.0 * (double)((s1 - s0) * E * d);
             if (p->tw)
                 batch_project(b, m, D, idx, s0, s1, &fl);
+            if (!p->fkeep) {
+                batch_outputs_z(b, m, idx, s0, s1, s);
+                fl += 2.0 * (double)((s1 - s0) * E * d);
+            }
         } else {
             batch_project(b, m, D, idx, s0, s1, &fl);
-            batch_outputs_t(b, m, idx, s0, s1);
-            fl += 2.0 * (double)((s1 - s0) * E * L);
+            if (!p->fkeep) {
+                batch_outputs_t(b, m, idx, s0, s1);
+                fl += 2.0 * (double)((s1 - s0) * E * L);
+            }
         }
         for (size_t i = s0; i < s1; i++) {
             size_t k = idx ? idx[i] : i;
@@ -370,13 +374,18 @@ double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
      * frozen (Z would be stale at every change of W); one view: always Z */
     plan p = {group, router_grouped(b, B),
               b->Z && (V == 1 || (b->use_z && (groups & MOT_GROUP_THETA))),
-              b->T && (groups & MOT_GROUP_W) && !(groups & MOT_GROUP_THETA), 0};
+              b->T && (groups & MOT_GROUP_W) && !(groups & MOT_GROUP_THETA), 0, 0};
     if (memcmp(b->theta_seen, m->theta, E * d * sizeof *m->theta)) {
         memcpy(b->theta_seen, m->theta, E * d * sizeof *m->theta);
         b->theta_version++;
     }
     if (V > 1 && b->vsrc_version != m->version)
         match_views(b, m);
+    /* theta and W unchanged since a full-batch step (the router alone
+     * trains): its outputs stand */
+    int full = !idx && B == b->n;
+    p.fkeep = full && b->f_full && b->f_theta == b->theta_version && b->f_w == m->version;
+    b->f_full = full, b->f_theta = b->theta_version, b->f_w = m->version;
     if (A && group && b->qu_version != m->version) { /* W_a^T x_q of the distinct queries */
         size_t nq = b->f->nq;
         for (size_t a = 0; a < A; a++)

@@ -86,6 +86,7 @@ typedef struct {
     int zpath;  /* f = theta^T z from Z (else from T) */
     int tw;     /* the W gradient's theta_e^T x_l from T (theta frozen) */
     int wq;     /* the W gradient's phi summed by view and query in each task */
+    int fkeep;  /* F is the last step's: same samples, same theta and W */
 } plan;
 
 /* x (n) += a y (n), element by element (vectorized, no reassociation). */

@@ -172,8 +172,9 @@ static void test_equal_views_share(void)
 
 /* The caches follow the parameters: after theta changes (without a touch:
  * theta has no version) and after W changes (with one), the fast step
- * still equals the reference, in the stage-II pattern (W trains, T cached)
- * and the stage-I pattern (theta trains, Z cached). */
+ * still equals the reference, in the stage-II pattern (W trains, T cached),
+ * the stage-I pattern (theta trains, Z cached) and with the router alone
+ * (the outputs of the last full-batch step kept while theta and W stand). */
 static void test_caches_follow_changes(void)
 {
     for (int kind = 0; kind < 4; kind++) {
@@ -186,7 +187,10 @@ static void test_caches_follow_changes(void)
             unsigned g1 = MOT_GROUP_W | MOT_GROUP_ROUTER, g2 = MOT_GROUP_THETA | MOT_GROUP_ROUTER;
             mot_trainer_gradients(I.tr, NULL, n, g1, &loss); /* fills T */
             mot_trainer_gradients(I.tr, NULL, n, g2, &loss);/* fills Z */
+            CU_ASSERT(compare_groups(&I, NULL, n, MOT_GROUP_ROUTER, "router alone"));
+            CU_ASSERT(compare_groups(&I, NULL, n, MOT_GROUP_ROUTER, "router alone, F kept"));
             m->theta[round] += 0.25;
+            CU_ASSERT(compare_groups(&I, NULL, n, MOT_GROUP_ROUTER, "router alone, theta changed"));
             CU_ASSERT(compare_gradients(&I, NULL, n, "after theta changed"));
             CU_ASSERT(compare_groups(&I, NULL, n, g1, "stage II, after theta changed"));
             if (m->A) {
