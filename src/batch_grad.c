@@ -374,7 +374,8 @@ double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
      * frozen (Z would be stale at every change of W); one view: always Z */
     plan p = {group, router_grouped(b, B),
               b->Z && (V == 1 || (b->use_z && (groups & MOT_GROUP_THETA))),
-              b->T && (groups & MOT_GROUP_W) && !(groups & MOT_GROUP_THETA), 0, 0};
+              b->T && (groups & MOT_GROUP_W) && (!b->gated || !(groups & MOT_GROUP_THETA)),
+              0, 0};
     if (memcmp(b->theta_seen, m->theta, E * d * sizeof *m->theta)) {
         memcpy(b->theta_seen, m->theta, E * d * sizeof *m->theta);
         b->theta_version++;

@@ -84,7 +84,8 @@ typedef struct {
     int group;  /* distinct-query path */
     int rgroup; /* the router's too */
     int zpath;  /* f = theta^T z from Z (else from T) */
-    int tw;     /* the W gradient's theta_e^T x_l from T (theta frozen) */
+    int tw;     /* the W gradient's theta_e^T x_l from T: theta frozen (T cached), or
+                 * every head of every sample needed (single: one dgemm) */
     int wq;     /* the W gradient's phi summed by view and query in each task */
     int fkeep;  /* F is the last step's: same samples, same theta and W */
 } plan;
