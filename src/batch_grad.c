@@ -371,9 +371,9 @@ double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
     if (!b->gated)
         groups &= ~(unsigned)MOT_GROUP_ROUTER;
     /* Z while theta trains (T would be stale at every step), T while it is
-     * frozen (Z would be stale at every change of W); one view: always Z */
+     * frozen (Z would be stale at every change of W); no attention: Z */
     plan p = {group, router_grouped(b, B),
-              b->Z && (V == 1 || (b->use_z && (groups & MOT_GROUP_THETA))),
+              b->Z && ((V == 1 && !b->T) || (b->use_z && (groups & MOT_GROUP_THETA))),
               b->T && (groups & MOT_GROUP_W) && (!b->gated || !(groups & MOT_GROUP_THETA)),
               0, 0};
     if (memcmp(b->theta_seen, m->theta, E * d * sizeof *m->theta)) {
