@@ -9,9 +9,14 @@
  *   projections T[e][k][l] = theta_e^T x_{k,l} (theta's content; frozen in
  *   stage II).
  * - While theta trains, f_e = theta_e^T z_e from Z. While it is frozen,
- *   f_e = sum_l s_l T[e][l], so that the attended tokens of the E views need
- *   not be formed after each change of W; T comes from one dgemm over many
- *   samples. When Z would not fit MOT_BATCH_Z_BUDGET, T serves throughout.
+ *   f_e = sum_l s_l T[e][l], so that the attended tokens need not be
+ *   formed after each change of W; T comes from one dgemm over many
+ *   samples, and also gives the W gradient's theta_e^T x_l. When Z would
+ *   not fit MOT_BATCH_Z_BUDGET, T serves throughout. While only the router
+ *   trains, the outputs of the last full-batch step are kept.
+ * - The compete gate's gradient by distinct query needs only the sums, by
+ *   query, of every expert's loss; the routing noise is drawn only for
+ *   the experts that can win, inside the tasks.
  * - Views whose W are equal bit for bit (every W is 0 in stage I) share
  *   their attended tokens: Z is formed for the first of them only, and
  *   when all are equal F = Z theta^T is one dgemm, as for one view.
