@@ -67,7 +67,7 @@ mot_batch *mot_batch_alloc(const mot_model *m, const mot_data *D, const mot_fwd 
     size_t n = D->n, L = D->L, d = D->d, E = m->E, A = m->A, V = mot_model_views(m);
     size_t Hc = m->gated ? 1 : E; /* W contributions per sample */
     b->n = n, b->L = L, b->d = d, b->E = E, b->A = A, b->V = V;
-    b->gated = m->gated, b->kind = m->kind, b->f = f, b->use_unique = 1;
+    b->gated = m->gated, b->kind = m->kind, b->f = f, b->use_unique = 1, b->use_lsq = 1;
     /* a sub-chunk's tokens fill about 512 KiB, so they stay in cache while
      * its dgemm results are used */
     size_t sub = 65536 / (L * d);
@@ -102,7 +102,7 @@ mot_batch *mot_batch_alloc(const mot_model *m, const mot_data *D, const mot_fwd 
           && (!m->gated || b->Rg) && b->F && b->C && b->part && b->Cq && b->rowk && b->pos && b->voff
           && b->cand && b->ncand && b->vsrc && b->count
           && (!A || f->nq > MOT_BATCH_MAX_QUERIES || b->pw);
-    if (!ok || mot_batch_set_threads(b, 1) != MOT_OK) {
+    if (!ok || !batch_lsq_alloc(b) || mot_batch_set_threads(b, 1) != MOT_OK) {
         mot_batch_free(b);
         return NULL;
     }
@@ -130,6 +130,7 @@ void mot_batch_free(mot_batch *b)
     free(b->Qu), free(b->H), free(b->P), free(b->Rg), free(b->F), free(b->C), free(b->part), free(b->Cq);
     free(b->Phi), free(b->X1g), free(b->rowk), free(b->pos), free(b->voff), free(b->Pq);
     free(b->cand), free(b->ncand), free(b->vsrc), free(b->count), free(b->pw);
+    batch_lsq_free(b);
     for (int i = 0; i < b->nscratch; i++)
         scratch_free(b->scratch[i]);
     free(b->scratch);

@@ -15,8 +15,11 @@
  *   not fit MOT_BATCH_Z_BUDGET, T serves throughout. While only the router
  *   trains, the outputs of the last full-batch step are kept.
  * - The compete gate's gradient by distinct query needs only the sums, by
- *   query, of every expert's loss; the routing noise is drawn only for
- *   the experts that can win, inside the tasks.
+ *   query, of every expert's loss. While W is frozen and theta trains (full
+ *   batch, squared loss) they come from QR factors of each query's attended
+ *   tokens (batch_lsq.c), so only the routed expert's output is formed.
+ * - The routing noise is drawn only for the experts that can win, inside
+ *   the tasks.
  * - Views whose W are equal bit for bit (every W is 0 in stage I) share
  *   their attended tokens: Z is formed for the first of them only, and
  *   when all are equal F = Z theta^T is one dgemm, as for one view.
@@ -62,6 +65,8 @@ typedef struct {
     mot_model_kind kind;
     int threads;               /* OpenMP threads of a step (1: serial) */
     int use_unique;            /* distinct-query shortcuts allowed (default 1) */
+    int use_lsq;               /* the gate's loss sums from QR factors allowed (default 1;
+                                * 0: every expert's output on every sample, in F) */
     int use_z;                 /* outputs from the cached Z while theta trains (default: when
                                 * Z was allocated; 0 for the T path) */
     const mot_fwd *f;          /* the data set's distinct queries and router inputs */
@@ -102,6 +107,14 @@ typedef struct {
     double *Pq;                /* (V, MAX_QUERIES, d) Phi summed by query */
     double *pw;                /* (MAX_TASKS, V, nq, d) each task's phi summed by view and
                                 * query (distinct-query path), or NULL */
+    /* the compete gate's loss sums by query from QR factors (batch_lsq.c) */
+    size_t lsq_n;              /* nq when they can be used (gated, Z cached, every query
+                                * with >= d samples), else 0 */
+    size_t *qsamp, *qoff;      /* (n), (nq + 1) the samples of each query, in order */
+    double *lsqR, *lsqb, *lsqc;/* (V, nq, d, d) R, (V, nq, d) Q^T y, (V, nq) residual |.|^2 */
+    double *lsqA, *lsqy, *lsqt;/* (n, d), (n), (d) scratch of a factorization */
+    unsigned long lsq_version; /* W version the factors are of */
+    int lsq_valid;
     size_t sub;                /* samples per sub-chunk of a task (cache-sized) */
     double flops;              /* floating-point operations done so far (additions and
                                 * multiplications counted from the sizes; exp not counted):

@@ -167,6 +167,10 @@ static double divisor(const mot_batch *b, const mot_batch_rule *rule, const size
     return (double)count[e];
 }
 
+/* Rows ahead whose attended token is prefetched when only the routed
+ * expert's output is formed (lsq). */
+enum { LSQ_AHEAD = 8 };
+
 /* One task: batch rows [i0, i1). */
 MOT_CLONES static void run_task(mot_batch *b, const mot_model *m, const mot_data *D,
                                 const mot_batch_rule *rule, const mot_batch_noise *noise, size_t t,
@@ -191,7 +195,7 @@ MOT_CLONES static void run_task(mot_batch *b, const mot_model *m, const mot_data
             batch_attend_all(b, m, D, idx, s0, s1, &fl);
             if (p->tw)
                 batch_project(b, m, D, idx, s0, s1, &fl);
-            if (!p->fkeep) {
+            if (!p->fkeep && !p->lsq) {
                 batch_outputs_z(b, m, idx, s0, s1, s);
                 fl += 2.0 * (double)((s1 - s0) * E * d);
             }
@@ -219,6 +223,18 @@ MOT_CLONES static void run_task(mot_batch *b, const mot_model *m, const mot_data
                 continue;
             }
             size_t e = (size_t)route[k];
+            if (p->lsq) { /* the routed expert's output alone */
+                size_t v = b->V == 1 ? 0 : b->vsrc[mot_model_view_of(m, e)];
+                if (i + LSQ_AHEAD < s1) { /* the z of a row ahead: rows are far apart */
+                    size_t k2 = idx ? idx[i + LSQ_AHEAD] : i + LSQ_AHEAD;
+                    size_t v2 = b->V == 1 ? 0 : b->vsrc[mot_model_view_of(m, (size_t)route[k2])];
+                    const double *z2 = b->Z + (k2 * b->V + v2) * d;
+                    for (size_t j = 0; j < d; j += 8)
+                        __builtin_prefetch(z2 + j);
+                }
+                b->F[i * E + e] = dot(m->theta + e * d, b->Z + (k * b->V + v) * d, d);
+                fl += 2.0 * (double)d;
+            }
             if (rule->gate == MOT_GATE_SWITCH)
                 a = Pi[e];
             F = a * Fi[e];
@@ -235,8 +251,8 @@ MOT_CLONES static void run_task(mot_batch *b, const mot_model *m, const mot_data
             if (!(groups & MOT_GROUP_ROUTER))
                 continue;
             if (p->rgroup && rule->gate == MOT_GATE_COMPETE) { /* losses summed by query */
-                loss_sum(cq + b->f->qid[k] * E, Fi, y, rule->loss, E);
-                fl += 4.0 * (double)E;
+                if (!p->lsq) /* (else from the factors, once per step) */
+                    loss_sum(cq + b->f->qid[k] * E, Fi, y, rule->loss, E), fl += 4.0 * (double)E;
                 continue;
             }
             double *c = p->rgroup ? s->crow : b->C + i * E;
@@ -375,7 +391,7 @@ double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
     plan p = {group, router_grouped(b, B),
               b->Z && ((V == 1 && !b->T) || (b->use_z && (groups & MOT_GROUP_THETA))),
               b->T && (groups & MOT_GROUP_W) && (!b->gated || !(groups & MOT_GROUP_THETA)),
-              0, 0};
+              0, 0, 0};
     if (memcmp(b->theta_seen, m->theta, E * d * sizeof *m->theta)) {
         memcpy(b->theta_seen, m->theta, E * d * sizeof *m->theta);
         b->theta_version++;
@@ -409,6 +425,16 @@ double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
         batch_route_prepare(b, noise->lambda);
     if (b->gated && !fuse)
         count_routes(b, route, idx, B);
+    /* the compete gate's loss sums from the QR factors while W is frozen and
+     * theta trains (the router alone keeps the last outputs instead) */
+    p.lsq = b->use_lsq && b->lsq_n && full && p.zpath && p.rgroup && (groups & MOT_GROUP_ROUTER)
+         && (groups & MOT_GROUP_THETA) && !(groups & MOT_GROUP_W)
+         && rule->gate == MOT_GATE_COMPETE && rule->loss == MOT_LOSS_SQUARED;
+    if (p.lsq) {
+        p.fkeep = 0, b->f_full = 0; /* F holds the routed experts' outputs only */
+        if (!b->lsq_valid || b->lsq_version != m->version)
+            batch_lsq_factor(b, m, D, group, b->scratch[0]);
+    }
     if ((groups & MOT_GROUP_W) && !p.wq)
         place_rows(b, m, route, idx, B);
     size_t ts = task_size(B), nt = (B + ts - 1) / ts, np = 2 * E * d + 2 + MOT_BATCH_MAX_QUERIES * E;
@@ -450,9 +476,12 @@ double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
             if (p.rgroup) { /* gw = C_q^T X_q / B */
                 size_t nq = b->f->nq;
                 memset(b->Cq, 0, nq * E * sizeof *b->Cq);
-                for (size_t t = 0; t < nt; t++)
-                    for (size_t j = 0; j < nq * E; j++)
-                        b->Cq[j] += b->part[t * np + 2 * E * d + 2 + j];
+                if (p.lsq)
+                    batch_lsq_losses(b, m, b->Cq);
+                else
+                    for (size_t t = 0; t < nt; t++)
+                        for (size_t j = 0; j < nq * E; j++)
+                            b->Cq[j] += b->part[t * np + 2 * E * d + 2 + j];
                 if (rule->gate == MOT_GATE_COMPETE) { /* from the losses summed by query */
                     for (size_t q = 0; q < nq; q++)
                         compete_sum(b->Cq + q * E, b->P + q * E, E);
@@ -460,7 +489,7 @@ double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
                 }
                 cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)E, (int)d, (int)nq,
                             1.0, b->Cq, (int)E, b->f->Xu, (int)d, 0.0, m->gw, (int)d);
-                b->flops += (double)(nt * nq * E) + 2.0 * (double)(nq * E * d);
+                b->flops += (p.lsq ? 0.0 : (double)(nt * nq * E)) + 2.0 * (double)(nq * E * d);
             } else {
                 for (size_t t = 0; t < nt; t++)
                     for (size_t j = 0; j < E * d; j++)

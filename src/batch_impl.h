@@ -88,6 +88,7 @@ typedef struct {
                  * every head of every sample needed (single: one dgemm) */
     int wq;     /* the W gradient's phi summed by view and query in each task */
     int fkeep;  /* F is the last step's: same samples, same theta and W */
+    int lsq;    /* the gate's loss sums from the QR factors; F of the routed expert only */
 } plan;
 
 /* x (n) += a y (n), element by element (vectorized, no reassociation). */
@@ -154,6 +155,20 @@ void batch_route_prepare(mot_batch *b, double lambda);
 /* Routes batch rows [i0, i1) drawing from r (mot_batch_route's task). */
 void batch_route_rows(mot_batch *b, gsl_rng *r, double lambda, const size_t *idx, size_t i0,
                       size_t i1, int *route, mot_batch_scratch *s);
+
+/* batch_lsq.c */
+
+/* Allocates the factors' buffers when they can be used (sets lsq_n); 0
+ * on ENOMEM. After f's distinct queries and Z exist. */
+int batch_lsq_alloc(mot_batch *b);
+void batch_lsq_free(mot_batch *b);
+/* The factors of every distinct view and query at W's current version,
+ * bringing every sample's S and Z up to date first (serially). */
+void batch_lsq_factor(mot_batch *b, const mot_model *m, const mot_data *D, int group,
+                      mot_batch_scratch *s);
+/* Lq (nq, E): the sum over each query's samples of every expert's squared
+ * loss, from the factors. */
+void batch_lsq_losses(mot_batch *b, const mot_model *m, double *Lq);
 
 /* batch_fwd.c */
 

@@ -187,6 +187,7 @@ static void test_caches_follow_changes(void)
             unsigned g1 = MOT_GROUP_W | MOT_GROUP_ROUTER, g2 = MOT_GROUP_THETA | MOT_GROUP_ROUTER;
             mot_trainer_gradients(I.tr, NULL, n, g1, &loss); /* fills T */
             mot_trainer_gradients(I.tr, NULL, n, g2, &loss);/* fills Z */
+            CU_ASSERT(compare_groups(&I, NULL, n, g2, "stage I pattern"));
             CU_ASSERT(compare_groups(&I, NULL, n, MOT_GROUP_ROUTER, "router alone"));
             CU_ASSERT(compare_groups(&I, NULL, n, MOT_GROUP_ROUTER, "router alone, F kept"));
             m->theta[round] += 0.25;
@@ -217,6 +218,7 @@ static void test_outputs_match_block_forward(void)
             const mot_batch *b = I.tr->b;
             size_t d = D->d, L = D->L, E = m->E, bad = 0;
             double loss, z[9], s[5], q[9];
+            I.tr->b->use_lsq = 0; /* F of every expert, not only the routed one */
             for (int usez = 0; usez < 2; usez++) {
                 I.tr->b->use_z = usez;
                 mot_model_touch(m);
