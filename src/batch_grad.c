@@ -22,14 +22,16 @@
  *   router    C^T R                                        2 B E d
  *             (distinct queries: C summed by query, then C_q^T X_q   B E + 2 nq E d;
  *             compete: the losses l(y, f_e) summed by query instead, 4 B E, and
- *             C_q = p_q (l_q - p_q^T l_q) from them)
+ *             C_q = p_q (l_q - p_q^T l_q) from them; with the QR factors of
+ *             batch_lsq.c, 2 nq E d^2 and the routed outputs only, 2 B d)
  *
  * with H = 1 for gated models (one expert per sample) and H = E for single.
  * Each task of the batch owns its rows of F and C, its Phi rows and its
- * partial sums; mot_batch_gradients adds the partial sums in task order.
+ * partial sums; batch_sum.c adds the partial sums in task order.
  *
- * The caches and outputs it drives live in batch_fwd.c, the buffers and the
- * gate in batch.c; this file allocates nothing. */
+ * The caches and outputs it drives live in batch_fwd.c, the buffers, the
+ * gate and the routing in batch.c, the QR factors in batch_lsq.c; this file
+ * plans a step, runs its tasks and allocates nothing. */
 #include "batch.h"
 
 #include <string.h>
@@ -118,17 +120,6 @@ static inline void loss_sum(double *restrict lsum, const double *restrict f, dou
     }
 }
 
-/* The compete gate's coefficients summed over the samples of one distinct
- * query, from their losses summed, l_j = sum_k l(y_k, f_j(X_k)), in place:
- * sum_k p_j (l_kj - sum_e p_e l_ke) = p_j (l_j - sum_e p_e l_e), the
- * probabilities p being the query's. */
-static void compete_sum(double *restrict l, const double *restrict p, size_t E)
-{
-    double mean = dot(p, l, E);
-    for (size_t j = 0; j < E; j++)
-        l[j] = p[j] * (l[j] - mean);
-}
-
 /* The compete gate's coefficients of one sample, c_j = p_j (l_j - sum_e
  * p_e l_e) with l_j = l(y, f_j): mot_gate_coef_compete with the losses
  * fused in and the mean summed by dot's fixed tree. l: scratch (E). */
@@ -154,17 +145,6 @@ static inline void compete_row(double *restrict c, const double *restrict p,
 static inline double loss_value(mot_loss_kind kind, double y, double F)
 {
     return kind == MOT_LOSS_SQUARED ? 0.5 * (y - F) * (y - F) : mot_loss_value(kind, y, F);
-}
-
-/* The divisor of expert e's gradient, as trainer.c's divisor(). */
-static double divisor(const mot_batch *b, const mot_batch_rule *rule, const size_t *count,
-                      size_t e, size_t B, unsigned group)
-{
-    if (b->kind == MOT_MODEL_SINGLE || rule->norm == MOT_NORM_GLOBAL)
-        return (double)B;
-    if (group == MOT_GROUP_W && b->A == 1)
-        return (double)B;
-    return (double)count[e];
 }
 
 /* Rows ahead whose attended token is prefetched when only the routed
@@ -301,57 +281,6 @@ static void place_rows(mot_batch *b, const mot_model *m, const int *route, const
     }
 }
 
-/* gW_a = sum over view a's rows of x_{k,1} Phi_row^T. */
-static void reduce_W(mot_batch *b, mot_model *m, const mot_data *D, size_t a, int group)
-{
-    size_t d = b->d, L = b->L, r0 = b->voff[a], r1 = b->voff[a + 1];
-    double *gW = m->gW + a * d * d;
-    if (r0 == r1) {
-        memset(gW, 0, d * d * sizeof *gW);
-        return;
-    }
-    if (group) { /* sum Phi by distinct query, then nq rank-one terms */
-        size_t nq = b->f->nq;
-        double *Pq = b->Pq + a * MOT_BATCH_MAX_QUERIES * d;
-        memset(Pq, 0, nq * d * sizeof *Pq);
-        for (size_t r = r0; r < r1; r++) {
-            double *p = Pq + b->f->qid[b->rowk[r]] * d;
-            const double *phi = b->Phi + r * d;
-            for (size_t j = 0; j < d; j++)
-                p[j] += phi[j];
-        }
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)d, (int)nq, 1.0,
-                    b->f->Xu, (int)d, Pq, (int)d, 0.0, gW, (int)d);
-        return;
-    }
-    for (size_t r = r0; r < r1; r++)
-        memcpy(b->X1g + r * d, D->X + b->rowk[r] * L * d, d * sizeof *b->X1g);
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)d, (int)(r1 - r0), 1.0,
-                b->X1g + r0 * d, (int)d, b->Phi + r0 * d, (int)d, 0.0, gW, (int)d);
-}
-
-/* gW_a = sum_q x_q Pq^T, Pq = the tasks' sums of view a's phi for query
- * q (in task order), divided by the view's divisor; zero when no sample
- * went through view a. */
-static void reduce_W_by_query(mot_batch *b, mot_model *m, const mot_batch_rule *rule, size_t a,
-                              size_t nt, size_t npw, size_t B)
-{
-    size_t d = b->d, nq = b->f->nq;
-    double *gW = m->gW + a * d * d, *Pq = b->Pq + a * MOT_BATCH_MAX_QUERIES * d;
-    double div = divisor(b, rule, b->count, a, B, MOT_GROUP_W);
-    if (!(div > 0)) {
-        memset(gW, 0, d * d * sizeof *gW);
-        return;
-    }
-    memset(Pq, 0, nq * d * sizeof *Pq);
-    for (size_t t = 0; t < nt; t++)
-        axpy(Pq, 1.0, b->pw + t * npw + a * nq * d, nq * d);
-    for (size_t j = 0; j < nq * d; j++)
-        Pq[j] /= div;
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)d, (int)nq, 1.0, b->f->Xu,
-                (int)d, Pq, (int)d, 0.0, gW, (int)d);
-}
-
 /* vsrc, vone for the current W: which views' W are equal bit for bit. */
 static void match_views(mot_batch *b, const mot_model *m)
 {
@@ -376,34 +305,18 @@ static void count_routes(mot_batch *b, const int *route, const size_t *idx, size
         b->count[route[idx ? idx[i] : i]]++;
 }
 
-double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
-                           const mot_batch_rule *rule, const mot_batch_noise *noise, int *route,
-                           const size_t *idx, size_t B, unsigned groups)
+/* The versions the caches are checked against: theta's (by content),
+ * the views' matches and the distinct queries' W_a^T x_q (W's). */
+static void refresh_versions(mot_batch *b, const mot_model *m, int group)
 {
-    size_t d = b->d, E = b->E, A = b->A, V = b->V;
-    int group = grouped(b, B);
-    if (!A) /* the groups the model does not have */
-        groups &= ~(unsigned)MOT_GROUP_W;
-    if (!b->gated)
-        groups &= ~(unsigned)MOT_GROUP_ROUTER;
-    /* Z while theta trains (T would be stale at every step), T while it is
-     * frozen (Z would be stale at every change of W); no attention: Z */
-    plan p = {group, router_grouped(b, B),
-              b->Z && ((V == 1 && !b->T) || (b->use_z && (groups & MOT_GROUP_THETA))),
-              b->T && (groups & MOT_GROUP_W) && (!b->gated || !(groups & MOT_GROUP_THETA)),
-              0, 0, 0};
+    size_t d = b->d, E = b->E, A = b->A;
     if (memcmp(b->theta_seen, m->theta, E * d * sizeof *m->theta)) {
         memcpy(b->theta_seen, m->theta, E * d * sizeof *m->theta);
         b->theta_version++;
     }
-    if (V > 1 && b->vsrc_version != m->version)
+    if (b->V > 1 && b->vsrc_version != m->version)
         match_views(b, m);
-    /* theta and W unchanged since a full-batch step (the router alone
-     * trains): its outputs stand */
-    int full = !idx && B == b->n;
-    p.fkeep = full && b->f_full && b->f_theta == b->theta_version && b->f_w == m->version;
-    b->f_full = full, b->f_theta = b->theta_version, b->f_w = m->version;
-    if (A && group && b->qu_version != m->version) { /* W_a^T x_q of the distinct queries */
+    if (A && group && b->qu_version != m->version) {
         size_t nq = b->f->nq;
         for (size_t a = 0; a < A; a++)
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nq, (int)d, (int)d, 1.0,
@@ -412,12 +325,49 @@ double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
         b->qu_version = m->version;
         b->flops += 2.0 * (double)(nq * A * d * d);
     }
-    /* W's contributions as Phi rows need every sample's expert before the
-     * tasks (their divisors, their rows); summed by view and query (wq),
-     * like theta's, they are divided once summed */
-    if (!b->gated)
-        noise = NULL;
+}
+
+/* What a step of `groups` on batch idx[0..B) computes from (plan); records
+ * what F will hold, for the next step's fkeep. */
+static plan plan_step(mot_batch *b, const mot_model *m, const mot_batch_rule *rule,
+                      const size_t *idx, size_t B, unsigned groups)
+{
+    int group = grouped(b, B), full = !idx && B == b->n;
+    plan p = {0};
+    p.group = group, p.rgroup = router_grouped(b, B);
+    /* Z while theta trains (T would be stale at every step), T while it is
+     * frozen (Z would be stale at every change of W); no attention: Z */
+    p.zpath = b->Z && ((b->V == 1 && !b->T) || (b->use_z && (groups & MOT_GROUP_THETA)));
+    p.tw = b->T && (groups & MOT_GROUP_W) && (!b->gated || !(groups & MOT_GROUP_THETA));
+    /* W's phi summed by view and query in the tasks, like theta's divided
+     * once summed (else Phi rows, which need every sample's expert first) */
     p.wq = group && (groups & MOT_GROUP_W) && b->pw;
+    /* theta and W unchanged since a full-batch step (the router alone
+     * trains): its outputs stand */
+    p.fkeep = full && b->f_full && b->f_theta == b->theta_version && b->f_w == m->version;
+    /* the compete gate's loss sums from the QR factors while W is frozen and
+     * theta trains */
+    p.lsq = b->use_lsq && b->lsq_n && full && p.zpath && p.rgroup && (groups & MOT_GROUP_ROUTER)
+         && (groups & MOT_GROUP_THETA) && !(groups & MOT_GROUP_W)
+         && rule->gate == MOT_GATE_COMPETE && rule->loss == MOT_LOSS_SQUARED;
+    if (p.lsq)
+        p.fkeep = 0; /* F will hold the routed experts' outputs only */
+    b->f_full = full && !p.lsq, b->f_theta = b->theta_version, b->f_w = m->version;
+    return p;
+}
+
+double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
+                           const mot_batch_rule *rule, const mot_batch_noise *noise, int *route,
+                           const size_t *idx, size_t B, unsigned groups)
+{
+    size_t d = b->d, E = b->E, V = b->V;
+    if (!b->A) /* the groups the model does not have */
+        groups &= ~(unsigned)MOT_GROUP_W;
+    if (!b->gated)
+        groups &= ~(unsigned)MOT_GROUP_ROUTER, noise = NULL;
+    refresh_versions(b, m, grouped(b, B));
+    plan p = plan_step(b, m, rule, idx, B, groups);
+    /* the routing: in the tasks, or first when W's Phi rows need it */
     int fuse = noise && (!(groups & MOT_GROUP_W) || p.wq);
     if (noise && !fuse)
         mot_batch_route(b, noise->rngs, noise->lambda, idx, B, route);
@@ -425,16 +375,8 @@ double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
         batch_route_prepare(b, noise->lambda);
     if (b->gated && !fuse)
         count_routes(b, route, idx, B);
-    /* the compete gate's loss sums from the QR factors while W is frozen and
-     * theta trains (the router alone keeps the last outputs instead) */
-    p.lsq = b->use_lsq && b->lsq_n && full && p.zpath && p.rgroup && (groups & MOT_GROUP_ROUTER)
-         && (groups & MOT_GROUP_THETA) && !(groups & MOT_GROUP_W)
-         && rule->gate == MOT_GATE_COMPETE && rule->loss == MOT_LOSS_SQUARED;
-    if (p.lsq) {
-        p.fkeep = 0, b->f_full = 0; /* F holds the routed experts' outputs only */
-        if (!b->lsq_valid || b->lsq_version != m->version)
-            batch_lsq_factor(b, m, D, group, b->scratch[0]);
-    }
+    if (p.lsq && (!b->lsq_valid || b->lsq_version != m->version))
+        batch_lsq_factor(b, m, D, p.group, b->scratch[0]);
     if ((groups & MOT_GROUP_W) && !p.wq)
         place_rows(b, m, route, idx, B);
     size_t ts = task_size(B), nt = (B + ts - 1) / ts, np = 2 * E * d + 2 + MOT_BATCH_MAX_QUERIES * E;
@@ -447,81 +389,5 @@ double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
     }
     if (fuse)
         count_routes(b, route, idx, B);
-    /* the partial sums, in task order */
-    double loss = 0;
-    for (size_t t = 0; t < nt; t++)
-        loss += b->part[t * np + 2 * E * d], b->flops += b->part[t * np + 2 * E * d + 1];
-    memset(m->gtheta, 0, E * d * sizeof *m->gtheta);
-    if (groups & MOT_GROUP_THETA) { /* each entry summed in task order, entries in parallel */
-        size_t ncol = (E * d + 63) / 64; /* threads only when the sum outweighs waking them */
-#pragma omp parallel for schedule(static) num_threads(b->threads) if (b->threads > 1 && nt * E * d > (1u << 18))
-        for (size_t c = 0; c < ncol; c++) {
-            size_t j0 = c * 64, j1 = j0 + 64 < E * d ? j0 + 64 : E * d;
-            for (size_t t = 0; t < nt; t++)
-                axpy(m->gtheta + j0, 1.0, b->part + t * np + j0, j1 - j0);
-        }
-    }
-    if (groups & MOT_GROUP_THETA) {
-        for (size_t e = 0; e < E; e++) { /* an expert without samples keeps its zeros */
-            double div = divisor(b, rule, b->count, e, B, MOT_GROUP_THETA);
-            if (div > 0)
-                for (size_t j = 0; j < d; j++)
-                    m->gtheta[e * d + j] /= div;
-        }
-        b->flops += (double)(nt * E * d) + (double)(E * d);
-    }
-    if (m->gw) {
-        memset(m->gw, 0, E * d * sizeof *m->gw);
-        if (groups & MOT_GROUP_ROUTER) {
-            if (p.rgroup) { /* gw = C_q^T X_q / B */
-                size_t nq = b->f->nq;
-                memset(b->Cq, 0, nq * E * sizeof *b->Cq);
-                if (p.lsq)
-                    batch_lsq_losses(b, m, b->Cq);
-                else
-                    for (size_t t = 0; t < nt; t++)
-                        for (size_t j = 0; j < nq * E; j++)
-                            b->Cq[j] += b->part[t * np + 2 * E * d + 2 + j];
-                if (rule->gate == MOT_GATE_COMPETE) { /* from the losses summed by query */
-                    for (size_t q = 0; q < nq; q++)
-                        compete_sum(b->Cq + q * E, b->P + q * E, E);
-                    b->flops += 4.0 * (double)(nq * E);
-                }
-                cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)E, (int)d, (int)nq,
-                            1.0, b->Cq, (int)E, b->f->Xu, (int)d, 0.0, m->gw, (int)d);
-                b->flops += (p.lsq ? 0.0 : (double)(nt * nq * E)) + 2.0 * (double)(nq * E * d);
-            } else {
-                for (size_t t = 0; t < nt; t++)
-                    for (size_t j = 0; j < E * d; j++)
-                        m->gw[j] += b->part[t * np + E * d + j];
-                b->flops += (double)(nt * E * d);
-            }
-            for (size_t j = 0; j < E * d; j++)
-                m->gw[j] *= 1.0 / (double)B;
-            b->flops += (double)(E * d);
-        }
-    }
-    if (A && !(groups & MOT_GROUP_W))
-        memset(m->gW, 0, A * d * d * sizeof *m->gW);
-    if (A && (groups & MOT_GROUP_W) && p.wq) {
-        size_t nq = b->f->nq;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(b->threads) if (b->threads > 1 && V > 1)
-        for (size_t a = 0; a < V; a++)
-            reduce_W_by_query(b, m, rule, a, nt, npw, B);
-        b->flops += (double)(nt * V * nq * d);
-        for (size_t a = 0; a < V; a++)
-            if (divisor(b, rule, b->count, a, B, MOT_GROUP_W) > 0)
-                b->flops += (double)(nq * d) + 2.0 * (double)(nq * d * d);
-    } else if (A && (groups & MOT_GROUP_W)) {
-#pragma omp parallel for schedule(dynamic, 1) num_threads(b->threads) if (b->threads > 1 && V > 1)
-        for (size_t a = 0; a < V; a++)
-            reduce_W(b, m, D, a, group);
-        for (size_t a = 0; a < V; a++) {
-            double rows = (double)(b->voff[a + 1] - b->voff[a]);
-            if (rows > 0)
-                b->flops += group ? rows * (double)d + 2.0 * (double)(b->f->nq * d * d)
-                                  : 2.0 * rows * (double)(d * d);
-        }
-    }
-    return loss / (double)B;
+    return batch_sum_partials(b, m, D, rule, &p, nt, B, groups);
 }

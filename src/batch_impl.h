@@ -79,6 +79,18 @@ static inline size_t gate_row(const mot_batch *b, const size_t *idx, size_t i)
     return b->by_query ? b->f->qid[idx ? idx[i] : i] : i;
 }
 
+/* The divisor of expert (or view) e's gradient for `group`, as trainer.c's
+ * divisor(): its samples in the batch (count), or the batch size. */
+static inline double divisor(const mot_batch *b, const mot_batch_rule *rule, const size_t *count,
+                      size_t e, size_t B, unsigned group)
+{
+    if (b->kind == MOT_MODEL_SINGLE || rule->norm == MOT_NORM_GLOBAL)
+        return (double)B;
+    if (group == MOT_GROUP_W && b->A == 1)
+        return (double)B;
+    return (double)count[e];
+}
+
 /* What a step computes its outputs from. */
 typedef struct {
     int group;  /* distinct-query path */
@@ -155,6 +167,15 @@ void batch_route_prepare(mot_batch *b, double lambda);
 /* Routes batch rows [i0, i1) drawing from r (mot_batch_route's task). */
 void batch_route_rows(mot_batch *b, gsl_rng *r, double lambda, const size_t *idx, size_t i0,
                       size_t i1, int *route, mot_batch_scratch *s);
+
+/* batch_sum.c */
+
+/* The gradients of `groups` into m->grads from the nt tasks' partial sums
+ * (each added in task order), divided by their divisors; returns the
+ * batch's mean loss. */
+double batch_sum_partials(mot_batch *b, mot_model *m, const mot_data *D,
+                          const mot_batch_rule *rule, const plan *p, size_t nt, size_t B,
+                          unsigned groups);
 
 /* batch_lsq.c */
 
