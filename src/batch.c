@@ -87,7 +87,7 @@ mot_batch *mot_batch_alloc(const mot_model *m, const mot_data *D, const mot_fwd 
     b->ncand = malloc(MOT_BATCH_MAX_QUERIES * sizeof *b->ncand);
     b->H = dalloc(n * E), b->P = dalloc(n * E), b->Rg = m->gated ? dalloc(n * d) : NULL;
     b->F = dalloc(n * E), b->C = dalloc(n * E);
-    b->part = dalloc(MOT_BATCH_MAX_TASKS * (2 * E * d + 2 + MOT_BATCH_MAX_QUERIES * E));
+    b->part = dalloc(MOT_BATCH_MAX_TASKS * part_stride(b));
     b->Cq = dalloc(2 * MOT_BATCH_MAX_QUERIES * E);
     b->Phi = A ? dalloc(n * Hc * d) : NULL;
     b->X1g = A ? dalloc(n * Hc * d) : NULL;

@@ -360,7 +360,7 @@ double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
                            const mot_batch_rule *rule, const mot_batch_noise *noise, int *route,
                            const size_t *idx, size_t B, unsigned groups)
 {
-    size_t d = b->d, E = b->E, V = b->V;
+    size_t d = b->d, V = b->V;
     if (!b->A) /* the groups the model does not have */
         groups &= ~(unsigned)MOT_GROUP_W;
     if (!b->gated)
@@ -379,7 +379,7 @@ double mot_batch_gradients(mot_batch *b, mot_model *m, const mot_data *D,
         batch_lsq_factor(b, m, D, p.group, b->scratch[0]);
     if ((groups & MOT_GROUP_W) && !p.wq)
         place_rows(b, m, route, idx, B);
-    size_t ts = task_size(B), nt = (B + ts - 1) / ts, np = 2 * E * d + 2 + MOT_BATCH_MAX_QUERIES * E;
+    size_t ts = task_size(B), nt = (B + ts - 1) / ts, np = part_stride(b);
     size_t npw = p.wq ? V * b->f->nq * d : 0;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(b->threads) if (b->threads > 1 && nt > 1)
     for (size_t t = 0; t < nt; t++) {

@@ -48,6 +48,13 @@ static inline size_t task_size(size_t B)
     return ts < 16 ? 16 : ts;
 }
 
+/* The stride of a task's partial sums in b->part: gtheta (E d), gw (E d),
+ * loss, flops, then by query (MAX_QUERIES E). */
+static inline size_t part_stride(const mot_batch *b)
+{
+    return 2 * b->E * b->d + 2 + MOT_BATCH_MAX_QUERIES * b->E;
+}
+
 /* Router input rows of the batch, in batch order, and their stride. */
 static inline const double *router_rows(const mot_batch *b, const size_t *idx, size_t *ldr)
 {

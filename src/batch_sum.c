@@ -72,70 +72,69 @@ static void reduce_W_by_query(mot_batch *b, mot_model *m, const mot_batch_rule *
                 (int)d, Pq, (int)d, 0.0, gW, (int)d);
 }
 
-double batch_sum_partials(mot_batch *b, mot_model *m, const mot_data *D,
-                          const mot_batch_rule *rule, const plan *p, size_t nt, size_t B,
-                          unsigned groups)
+/* gtheta: each entry summed in task order (entries in parallel when the
+ * sum outweighs waking the threads), then each expert's row divided. */
+static void sum_theta(mot_batch *b, mot_model *m, const mot_batch_rule *rule, size_t nt, size_t B)
 {
-    size_t d = b->d, E = b->E, A = b->A, V = b->V;
-    size_t np = 2 * E * d + 2 + MOT_BATCH_MAX_QUERIES * E, npw = p->wq ? V * b->f->nq * d : 0;
-    /* the partial sums, in task order */
-    double loss = 0;
-    for (size_t t = 0; t < nt; t++)
-        loss += b->part[t * np + 2 * E * d], b->flops += b->part[t * np + 2 * E * d + 1];
-    memset(m->gtheta, 0, E * d * sizeof *m->gtheta);
-    if (groups & MOT_GROUP_THETA) { /* each entry summed in task order, entries in parallel */
-        size_t ncol = (E * d + 63) / 64; /* threads only when the sum outweighs waking them */
+    size_t d = b->d, E = b->E, np = part_stride(b), ncol = (E * d + 63) / 64;
 #pragma omp parallel for schedule(static) num_threads(b->threads) if (b->threads > 1 && nt * E * d > (1u << 18))
-        for (size_t c = 0; c < ncol; c++) {
-            size_t j0 = c * 64, j1 = j0 + 64 < E * d ? j0 + 64 : E * d;
-            for (size_t t = 0; t < nt; t++)
-                axpy(m->gtheta + j0, 1.0, b->part + t * np + j0, j1 - j0);
-        }
+    for (size_t c = 0; c < ncol; c++) {
+        size_t j0 = c * 64, j1 = j0 + 64 < E * d ? j0 + 64 : E * d;
+        for (size_t t = 0; t < nt; t++)
+            axpy(m->gtheta + j0, 1.0, b->part + t * np + j0, j1 - j0);
     }
-    if (groups & MOT_GROUP_THETA) {
-        for (size_t e = 0; e < E; e++) { /* an expert without samples keeps its zeros */
-            double div = divisor(b, rule, b->count, e, B, MOT_GROUP_THETA);
-            if (div > 0)
-                for (size_t j = 0; j < d; j++)
-                    m->gtheta[e * d + j] /= div;
-        }
-        b->flops += (double)(nt * E * d) + (double)(E * d);
+    for (size_t e = 0; e < E; e++) { /* an expert without samples keeps its zeros */
+        double div = divisor(b, rule, b->count, e, B, MOT_GROUP_THETA);
+        if (div > 0)
+            for (size_t j = 0; j < d; j++)
+                m->gtheta[e * d + j] /= div;
     }
-    if (m->gw) {
-        memset(m->gw, 0, E * d * sizeof *m->gw);
-        if (groups & MOT_GROUP_ROUTER) {
-            if (p->rgroup) { /* gw = C_q^T X_q / B */
-                size_t nq = b->f->nq;
-                memset(b->Cq, 0, nq * E * sizeof *b->Cq);
-                if (p->lsq)
-                    batch_lsq_losses(b, m, b->Cq);
-                else
-                    for (size_t t = 0; t < nt; t++)
-                        for (size_t j = 0; j < nq * E; j++)
-                            b->Cq[j] += b->part[t * np + 2 * E * d + 2 + j];
-                if (rule->gate == MOT_GATE_COMPETE) { /* from the losses summed by query */
-                    for (size_t q = 0; q < nq; q++)
-                        compete_sum(b->Cq + q * E, b->P + q * E, E);
-                    b->flops += 4.0 * (double)(nq * E);
-                }
-                cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)E, (int)d, (int)nq,
-                            1.0, b->Cq, (int)E, b->f->Xu, (int)d, 0.0, m->gw, (int)d);
-                b->flops += (p->lsq ? 0.0 : (double)(nt * nq * E)) + 2.0 * (double)(nq * E * d);
-            } else {
-                for (size_t t = 0; t < nt; t++)
-                    for (size_t j = 0; j < E * d; j++)
-                        m->gw[j] += b->part[t * np + E * d + j];
-                b->flops += (double)(nt * E * d);
-            }
-            for (size_t j = 0; j < E * d; j++)
-                m->gw[j] *= 1.0 / (double)B;
-            b->flops += (double)(E * d);
-        }
-    }
-    if (A && !(groups & MOT_GROUP_W))
-        memset(m->gW, 0, A * d * d * sizeof *m->gW);
-    if (A && (groups & MOT_GROUP_W) && p->wq) {
+    b->flops += (double)(nt * E * d) + (double)(E * d);
+}
+
+/* gw = (1/B) C^T R: by distinct query, C_q from the tasks' sums (or, with
+ * the compete gate, from the per-query loss sums: the tasks' or the QR
+ * factors'); else the tasks' C^T R added. */
+static void sum_router(mot_batch *b, mot_model *m, const mot_batch_rule *rule, const plan *p,
+                       size_t nt, size_t B)
+{
+    size_t d = b->d, E = b->E, np = part_stride(b);
+    if (p->rgroup) {
         size_t nq = b->f->nq;
+        memset(b->Cq, 0, nq * E * sizeof *b->Cq);
+        if (p->lsq)
+            batch_lsq_losses(b, m, b->Cq);
+        else
+            for (size_t t = 0; t < nt; t++)
+                for (size_t j = 0; j < nq * E; j++)
+                    b->Cq[j] += b->part[t * np + 2 * E * d + 2 + j];
+        if (rule->gate == MOT_GATE_COMPETE) { /* from the losses summed by query */
+            for (size_t q = 0; q < nq; q++)
+                compete_sum(b->Cq + q * E, b->P + q * E, E);
+            b->flops += 4.0 * (double)(nq * E);
+        }
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)E, (int)d, (int)nq, 1.0, b->Cq,
+                    (int)E, b->f->Xu, (int)d, 0.0, m->gw, (int)d);
+        b->flops += (p->lsq ? 0.0 : (double)(nt * nq * E)) + 2.0 * (double)(nq * E * d);
+    } else {
+        for (size_t t = 0; t < nt; t++)
+            for (size_t j = 0; j < E * d; j++)
+                m->gw[j] += b->part[t * np + E * d + j];
+        b->flops += (double)(nt * E * d);
+    }
+    for (size_t j = 0; j < E * d; j++)
+        m->gw[j] *= 1.0 / (double)B;
+    b->flops += (double)(E * d);
+}
+
+/* gW of every view (in parallel over views), from phi summed by view and
+ * query or from the Phi rows. */
+static void sum_W(mot_batch *b, mot_model *m, const mot_data *D, const mot_batch_rule *rule,
+                  const plan *p, size_t nt, size_t B)
+{
+    size_t d = b->d, V = b->V, nq = b->f->nq;
+    if (p->wq) {
+        size_t npw = V * nq * d;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(b->threads) if (b->threads > 1 && V > 1)
         for (size_t a = 0; a < V; a++)
             reduce_W_by_query(b, m, rule, a, nt, npw, B);
@@ -143,16 +142,38 @@ double batch_sum_partials(mot_batch *b, mot_model *m, const mot_data *D,
         for (size_t a = 0; a < V; a++)
             if (divisor(b, rule, b->count, a, B, MOT_GROUP_W) > 0)
                 b->flops += (double)(nq * d) + 2.0 * (double)(nq * d * d);
-    } else if (A && (groups & MOT_GROUP_W)) {
-#pragma omp parallel for schedule(dynamic, 1) num_threads(b->threads) if (b->threads > 1 && V > 1)
-        for (size_t a = 0; a < V; a++)
-            reduce_W(b, m, D, a, p->group);
-        for (size_t a = 0; a < V; a++) {
-            double rows = (double)(b->voff[a + 1] - b->voff[a]);
-            if (rows > 0)
-                b->flops += p->group ? rows * (double)d + 2.0 * (double)(b->f->nq * d * d)
-                                  : 2.0 * rows * (double)(d * d);
-        }
+        return;
     }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(b->threads) if (b->threads > 1 && V > 1)
+    for (size_t a = 0; a < V; a++)
+        reduce_W(b, m, D, a, p->group);
+    for (size_t a = 0; a < V; a++) {
+        double rows = (double)(b->voff[a + 1] - b->voff[a]);
+        if (rows > 0)
+            b->flops += p->group ? rows * (double)d + 2.0 * (double)(nq * d * d)
+                                 : 2.0 * rows * (double)(d * d);
+    }
+}
+
+double batch_sum_partials(mot_batch *b, mot_model *m, const mot_data *D,
+                          const mot_batch_rule *rule, const plan *p, size_t nt, size_t B,
+                          unsigned groups)
+{
+    size_t d = b->d, E = b->E, A = b->A, np = part_stride(b);
+    double loss = 0;
+    for (size_t t = 0; t < nt; t++)
+        loss += b->part[t * np + 2 * E * d], b->flops += b->part[t * np + 2 * E * d + 1];
+    memset(m->gtheta, 0, E * d * sizeof *m->gtheta);
+    if (groups & MOT_GROUP_THETA)
+        sum_theta(b, m, rule, nt, B);
+    if (m->gw) {
+        memset(m->gw, 0, E * d * sizeof *m->gw);
+        if (groups & MOT_GROUP_ROUTER)
+            sum_router(b, m, rule, p, nt, B);
+    }
+    if (A && (groups & MOT_GROUP_W))
+        sum_W(b, m, D, rule, p, nt, B);
+    else if (A)
+        memset(m->gW, 0, A * d * d * sizeof *m->gW);
     return loss / (double)B;
 }
