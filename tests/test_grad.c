@@ -175,7 +175,8 @@ static void test_forward_matches_reference(void)
 }
 
 /* Generated data repeats its queries (beta c_n): the distinct-query path and
- * the general path give the same attention. */
+ * the general path give the same attention and the same gate (the router
+ * reads x_1: its logits once per distinct query). */
 static void test_distinct_queries(void)
 {
     instance I;
@@ -190,6 +191,8 @@ static void test_distinct_queries(void)
     size_t n = a->V * a->n;
     ASSERT_CLOSE(a->Z, b->Z, n * a->d, 1e-13, 1e-15);
     ASSERT_CLOSE(a->S, b->S, n * a->L, 1e-13, 1e-15);
+    ASSERT_CLOSE(a->H, b->H, a->n * a->E, 1e-14, 1e-300);
+    ASSERT_CLOSE(a->P, b->P, a->n * a->E, 1e-14, 1e-300);
     mot_fwd_free(b);
     instance_free(&I);
 }

@@ -405,26 +405,6 @@ static void test_route_law(void)
     instance_free(&I);
 }
 
-/* The recorder's gate (mot_fwd_gate) through the distinct queries equals
- * the gate row by row. */
-static void test_fwd_gate_by_query(void)
-{
-    instance I;
-    instance_make(&I, MOT_MODEL_MOT, MOT_GATE_COMPETE, MOT_LOSS_SQUARED, MOT_NORM_EXPERT, 0);
-    mot_fwd *f = I.tr->f;
-    size_t n = I.ds->train->n, E = I.m->E;
-    CU_ASSERT_FATAL(2 * f->nq <= n);
-    double *H = malloc(n * E * sizeof *H), *P = malloc(n * E * sizeof *P);
-    mot_fwd_gate(f, I.m, NULL, n);
-    memcpy(H, f->H, n * E * sizeof *H), memcpy(P, f->P, n * E * sizeof *P);
-    f->use_unique = 0;
-    mot_fwd_gate(f, I.m, NULL, n);
-    CU_ASSERT(assert_close_array(H, f->H, n * E, 1e-14, 1e-300, "logits by query"));
-    CU_ASSERT(assert_close_array(P, f->P, n * E, 1e-14, 1e-300, "probabilities by query"));
-    free(H), free(P);
-    instance_free(&I);
-}
-
 /* A step that routes (noise given) draws what mot_batch_route draws, both
  * when its tasks route their own rows (W frozen) and when it routes first
  * (W trains), full batch and mini-batch. */
@@ -475,7 +455,6 @@ int main(void)
     CU_add_test(s, "the work counter", test_flop_count);
     CU_add_test(s, "routing draws only for experts that can win, with the right law", test_route_law);
     CU_add_test(s, "a step routes as mot_batch_route does", test_step_routes_as_route);
-    CU_add_test(s, "the recorder's gate by distinct query equals it row by row", test_fwd_gate_by_query);
     CU_pSuite p = CU_add_suite("threads", NULL, NULL);
     CU_add_test(p, "2, 3, 4 threads equal 1 thread bit for bit", test_threads_bit_identical);
     return run_cunit_suites();
