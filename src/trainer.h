@@ -29,7 +29,8 @@ typedef struct {
     const int *replay;        /* (T, n) routing to replay instead of drawing, or NULL */
     size_t *perm;             /* (n) sample order of the epoch */
     int *route;               /* (n) expert chosen for each sample this epoch */
-    size_t *count;            /* (E) samples routed to each expert in the batch */
+    size_t *count;            /* (E) samples routed to each expert in the batch (the reference
+                               * paths; the fast step counts in b->count) */
     size_t *dispatch;         /* (N, E) training-time dispatch counts of the epoch */
     double *C;                /* (n, E) gate coefficients, batch order */
     double *lossE, *r;        /* (E), (d) scratch */
